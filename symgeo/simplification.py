@@ -1,0 +1,52 @@
+"""Bounded simplification of symbolic results.
+
+``tidy`` tries cheap normal forms (``together``, ``cancel``, ``factor``,
+``gammasimp``) under a time budget and keeps the shortest candidate by operation
+count; it never calls ``simplify``. ``thorough`` is the opt-in full ``simplify``,
+also under a budget, for a user who asks for it.
+"""
+
+import sympy as sp
+
+from .budget import BudgetExceeded, time_budget
+
+
+def _shortest(candidates):
+    return min(candidates, key=lambda e: (sp.count_ops(e), len(str(e))))
+
+
+def tidy(expr, seconds=5.0):
+    """Return the shortest of a few cheap normal forms of ``expr``.
+
+    >>> k, b = sp.symbols("k b", positive=True)
+    >>> tidy(k / b**2 - (k - 1) / b**2)
+    b**(-2)
+    """
+    expr = sp.sympify(expr)
+    if expr.is_Number or expr.is_Symbol:
+        return expr
+    candidates = [expr]
+    steps = (
+        lambda e: sp.cancel(sp.together(e)),
+        sp.factor,
+        sp.gammasimp,
+        lambda e: sp.factor_terms(sp.expand(e)),
+    )
+    current = expr
+    for step in steps:
+        try:
+            with time_budget(seconds, "simplification"):
+                current = step(current)
+        except (BudgetExceeded, sp.PolynomialError, TypeError):
+            continue
+        candidates.append(current)
+    return _shortest(candidates)
+
+
+def thorough(expr, seconds=30.0):
+    """Full ``simplify`` under a time budget; falls back to :func:`tidy`."""
+    try:
+        with time_budget(seconds, "simplify"):
+            return _shortest([tidy(expr), sp.simplify(expr)])
+    except BudgetExceeded:
+        return tidy(expr)
