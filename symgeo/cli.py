@@ -1,0 +1,244 @@
+"""The ``symgeo`` command line: a thin layer over the Python API (design.md 3.2).
+
+Errors reach stderr as one sentence; the exit status is 2 for bad input
+(:class:`~symgeo.errors.SpecError`) and 1 for a derivation that failed
+(:class:`~symgeo.errors.DerivationError`). ``--debug`` shows the traceback.
+"""
+
+import argparse
+import json
+import logging
+import sys
+
+import sympy as sp
+
+from . import __version__
+from .catalog import builtin_names, load_family
+from .errors import DerivationError, SpecError, SymgeoError
+from .fisher import fisher_metric
+
+log = logging.getLogger("symgeo")
+
+METRIC_BUILDERS = {"fisher": fisher_metric}
+
+
+def metric_names():
+    """Names accepted by ``--metric``, in display order."""
+    return list(METRIC_BUILDERS)
+
+
+def derive_metric(family, which):
+    """The metric named ``which`` ('fisher', ...) of ``family``."""
+    if which not in METRIC_BUILDERS:
+        raise SpecError(
+            f"unknown metric {which!r}; write one of {', '.join(METRIC_BUILDERS)}"
+        )
+    return METRIC_BUILDERS[which](family)
+
+
+def parse_point(text):
+    """``"k=2.5,b=1.3"`` -> ``{"k": 2.5, "b": 1.3}``.
+
+    >>> parse_point("k=2.5, b=1.3")
+    {'k': 2.5, 'b': 1.3}
+    """
+    point = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise SpecError(
+                f"cannot read {item!r} in the point {text!r}; write name=value pairs "
+                "separated by commas, like k=2.5,b=1.3"
+            )
+        try:
+            point[name.strip()] = float(value)
+        except ValueError:
+            raise SpecError(
+                f"the value {value.strip()!r} of {name.strip()!r} is not a number; "
+                "write a decimal number such as 2.5 or 1e-3"
+            ) from None
+    if not point:
+        raise SpecError("the point is empty; write name=value pairs like k=2.5,b=1.3")
+    return point
+
+
+# -- commands ---------------------------------------------------------------
+
+
+def cmd_list(args):
+    for name in builtin_names():
+        family = load_family(name)
+        print(f"{name:20s} ({', '.join(family.names)})  {family.title}")
+    return 0
+
+
+def cmd_derive(args):
+    family = load_family(args.family)
+    chosen = metric_names() if args.metric == "all" else [args.metric]
+    metrics = [derive_metric(family, which) for which in chosen]
+    if args.format == "json":
+        out = {"family": family.name, "parameters": list(family.names)}
+        for metric in metrics:
+            out[metric.kind] = metric_record(metric)
+        print(json.dumps(out, indent=2))
+    elif args.format == "latex":
+        print("\n\n".join(metric_latex(m) for m in metrics))
+    else:
+        print("\n\n".join(metric_text(m) for m in metrics))
+    return 0
+
+
+def cmd_eval(args):
+    family = load_family(args.family)
+    metric = derive_metric(family, args.metric)
+    at = parse_point(args.at)
+    matrix = metric.evaluate(at)
+    if args.json:
+        print(json.dumps({
+            "family": family.name,
+            "metric": metric.kind,
+            "parameters": list(family.names),
+            "at": at,
+            "matrix": matrix.tolist(),
+        }))
+    else:
+        print(f"{metric.title} at {args.at}:")
+        print(matrix)
+    return 0
+
+
+# -- formatting -------------------------------------------------------------
+
+
+def metric_record(metric):
+    """The JSON record of one metric (design.md 3.2)."""
+    n = metric.dimension
+    record = {
+        "matrix": [[str(metric.matrix[i, j]) for j in range(n)] for i in range(n)],
+        "latex": sp.latex(metric.matrix),
+        "closed_form": metric.closed_form,
+        "provenance": {f"{i},{j}": s for (i, j), s in metric.provenance.items()},
+        "notes": list(metric.notes),
+    }
+    if metric.verification is not None:
+        v = metric.verification
+        record["verified"] = {
+            "points": len(v.points),
+            "worst_relative_error": v.worst_relative_error,
+            "method": v.method,
+            "unevaluated_entries": [list(e) for e in v.unevaluated],
+        }
+    if metric.closed_form:
+        record["christoffel"] = {
+            f"{k},{i},{j}": str(value) for (k, i, j), value in metric.nonzero_christoffels()
+        }
+        record["scalar_curvature"] = str(metric.scalar_curvature)
+    return record
+
+
+def _coordinate_name(metric, index):
+    return str(metric.coordinates[index])
+
+
+def metric_text(metric):
+    """Terminal rendering: metric, Christoffel symbols, geodesics, curvature."""
+    lines = [str(metric), ""]
+    for (i, j), strategy in sorted(metric.provenance.items()):
+        lines.append(f"  g[{i},{j}] by {strategy}")
+    if metric.verification is not None:
+        v = metric.verification
+        lines.append(
+            f"verified at {len(v.points)} points by {v.method}: worst relative "
+            f"error {v.worst_relative_error:.1e}"
+        )
+    for note in metric.notes:
+        lines.append(f"note: {note}")
+    if not metric.closed_form:
+        lines.append("some entries have no closed form; they evaluate by quadrature")
+        return "\n".join(lines)
+    lines += ["", "Christoffel symbols Γ^k_ij (non-zero, i <= j):"]
+    for (k, i, j), value in metric.nonzero_christoffels():
+        names = [_coordinate_name(metric, a) for a in (k, i, j)]
+        lines.append(f"  Γ^{names[0]}_{names[1]} {names[2]} = {value}")
+    lines += ["", "geodesic equations:"]
+    lines += [f"  {sp.sstr(eq.lhs)} = {sp.sstr(eq.rhs)}" for eq in metric.geodesic_equations]
+    lines += ["", f"scalar curvature: {metric.scalar_curvature}"]
+    return "\n".join(lines)
+
+
+def metric_latex(metric):
+    """LaTeX rendering of the same content as :func:`metric_text`."""
+    parts = [f"% {metric.title}", f"g = {sp.latex(metric.matrix)}"]
+    if metric.closed_form:
+        for (k, i, j), value in metric.nonzero_christoffels():
+            names = [sp.latex(metric.coordinates[a]) for a in (k, i, j)]
+            parts.append(f"\\Gamma^{{{names[0]}}}_{{{names[1]} {names[2]}}} = {sp.latex(value)}")
+        parts += [sp.latex(eq) for eq in metric.geodesic_equations]
+        parts.append(f"R = {sp.latex(metric.scalar_curvature)}")
+    return "\n".join(parts)
+
+
+# -- entry point ----------------------------------------------------------------
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="symgeo",
+        description="Fisher-Rao and Wasserstein geometry of parametric families.",
+    )
+    parser.add_argument("--version", action="version", version=f"symgeo {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output (-v: stages, -vv: details)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="errors only")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an error")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub = commands.add_parser("list", help="built-in families, one line each")
+    sub.set_defaults(run=cmd_list)
+
+    metric_choices = [*METRIC_BUILDERS, "all"]
+    sub = commands.add_parser("derive", help="derive metrics and their geometry")
+    sub.add_argument("family", help="built-in name or path of a .toml spec")
+    sub.add_argument("--metric", choices=metric_choices, default="fisher")
+    sub.add_argument("--format", choices=["text", "latex", "json"], default="text")
+    sub.set_defaults(run=cmd_derive)
+
+    sub = commands.add_parser("eval", help="evaluate a metric at a parameter point")
+    sub.add_argument("family", help="built-in name or path of a .toml spec")
+    sub.add_argument("--metric", choices=list(METRIC_BUILDERS), default="fisher")
+    sub.add_argument("--at", required=True, help="point, like k=2.5,b=1.3")
+    sub.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    sub.set_defaults(run=cmd_eval)
+    return parser
+
+
+def _configure_logging(args):
+    level = logging.WARNING
+    if args.quiet:
+        level = logging.ERROR
+    elif args.verbose == 1:
+        level = logging.INFO
+    elif args.verbose >= 2:
+        level = logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args)
+    try:
+        return args.run(args)
+    except SymgeoError as exc:
+        if args.debug:
+            raise
+        print(f"symgeo: error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, SpecError) else 1
+    except KeyboardInterrupt:
+        print("symgeo: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
