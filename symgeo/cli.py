@@ -14,26 +14,10 @@ import sympy as sp
 
 from . import __version__
 from .catalog import builtin_names, load_family
-from .errors import DerivationError, SpecError, SymgeoError
-from .fisher import fisher_metric
+from .errors import SpecError, SymgeoError
+from .registry import METRIC_BUILDERS, derive_metric, metric_names
 
 log = logging.getLogger("symgeo")
-
-METRIC_BUILDERS = {"fisher": fisher_metric}
-
-
-def metric_names():
-    """Names accepted by ``--metric``, in display order."""
-    return list(METRIC_BUILDERS)
-
-
-def derive_metric(family, which):
-    """The metric named ``which`` ('fisher', ...) of ``family``."""
-    if which not in METRIC_BUILDERS:
-        raise SpecError(
-            f"unknown metric {which!r}; write one of {', '.join(METRIC_BUILDERS)}"
-        )
-    return METRIC_BUILDERS[which](family)
 
 
 def parse_point(text):
@@ -94,13 +78,17 @@ def cmd_eval(args):
     at = parse_point(args.at)
     matrix = metric.evaluate(at)
     if args.json:
-        print(json.dumps({
-            "family": family.name,
-            "metric": metric.kind,
-            "parameters": list(family.names),
-            "at": at,
-            "matrix": matrix.tolist(),
-        }))
+        print(
+            json.dumps(
+                {
+                    "family": family.name,
+                    "metric": metric.kind,
+                    "parameters": list(family.names),
+                    "at": at,
+                    "matrix": matrix.tolist(),
+                }
+            )
+        )
     else:
         print(f"{metric.title} at {args.at}:")
         print(matrix)
@@ -130,7 +118,8 @@ def metric_record(metric):
         }
     if metric.closed_form:
         record["christoffel"] = {
-            f"{k},{i},{j}": str(value) for (k, i, j), value in metric.nonzero_christoffels()
+            f"{k},{i},{j}": str(value)
+            for (k, i, j), value in metric.nonzero_christoffels()
         }
         record["scalar_curvature"] = str(metric.scalar_curvature)
     return record
@@ -161,7 +150,9 @@ def metric_text(metric):
         names = [_coordinate_name(metric, a) for a in (k, i, j)]
         lines.append(f"  Γ^{names[0]}_{names[1]} {names[2]} = {value}")
     lines += ["", "geodesic equations:"]
-    lines += [f"  {sp.sstr(eq.lhs)} = {sp.sstr(eq.rhs)}" for eq in metric.geodesic_equations]
+    lines += [
+        f"  {sp.sstr(eq.lhs)} = {sp.sstr(eq.rhs)}" for eq in metric.geodesic_equations
+    ]
     lines += ["", f"scalar curvature: {metric.scalar_curvature}"]
     return "\n".join(lines)
 
@@ -172,7 +163,9 @@ def metric_latex(metric):
     if metric.closed_form:
         for (k, i, j), value in metric.nonzero_christoffels():
             names = [sp.latex(metric.coordinates[a]) for a in (k, i, j)]
-            parts.append(f"\\Gamma^{{{names[0]}}}_{{{names[1]} {names[2]}}} = {sp.latex(value)}")
+            parts.append(
+                f"\\Gamma^{{{names[0]}}}_{{{names[1]} {names[2]}}} = {sp.latex(value)}"
+            )
         parts += [sp.latex(eq) for eq in metric.geodesic_equations]
         parts.append(f"R = {sp.latex(metric.scalar_curvature)}")
     return "\n".join(parts)
@@ -187,11 +180,17 @@ def build_parser():
         description="Fisher-Rao and Wasserstein geometry of parametric families.",
     )
     parser.add_argument("--version", action="version", version=f"symgeo {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="more log output (-v: stages, -vv: details)")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="more log output (-v: stages, -vv: details)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="errors only")
-    parser.add_argument("--debug", action="store_true",
-                        help="show the traceback of an error")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an error"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub = commands.add_parser("list", help="built-in families, one line each")

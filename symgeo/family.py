@@ -32,12 +32,26 @@ log = logging.getLogger(__name__)
 
 KINDS = ("continuous", "discrete", "gaussian")
 SPEC_KEYS = {
-    "name", "title", "kind", "variable", "support", "density", "pmf",
-    "parameters", "cdf", "quantile", "references", "constraints",
-    "dimension", "mean", "covariance", "fixed",
+    "name",
+    "title",
+    "kind",
+    "variable",
+    "support",
+    "density",
+    "pmf",
+    "parameters",
+    "cdf",
+    "quantile",
+    "references",
+    "constraints",
+    "dimension",
+    "mean",
+    "covariance",
+    "fixed",
 }
 NORMALISATION_TOLERANCE = 1e-8
 FINITE_SUPPORT_LIMIT = 200
+EXP_UNDERFLOW = -(10**4)
 
 
 @dataclass(frozen=True)
@@ -208,9 +222,14 @@ class Family:
 
     def numeric(self, expr, point):
         """``expr`` with the parameters of ``point`` substituted, as a function of
-        the variable evaluated with mpmath."""
+        the variable evaluated with mpmath.
+
+        ``exp`` of an argument below -10^4 is taken as 0 (it is below 10^-4342):
+        quadrature nodes far in a tail would otherwise ask mpmath for
+        exp(-exp(10^300)) (Gumbel) and never return.
+        """
         bound = expr.subs(point)
-        return sp.lambdify(self.variable, bound, modules="mpmath")
+        return sp.lambdify(self.variable, bound, modules=[{"exp": _tail_exp}, "mpmath"])
 
     def kinks(self, point):
         """Points of the support where the density is not smooth (|x - μ| etc.)."""
@@ -290,14 +309,28 @@ class Family:
 
     @classmethod
     def continuous(
-        cls, density, variable, support, parameters, *, name="custom", title=None,
-        cdf=None, quantile=None, constraints=(), references=(),
+        cls,
+        density,
+        variable,
+        support,
+        parameters,
+        *,
+        name="custom",
+        title=None,
+        cdf=None,
+        quantile=None,
+        constraints=(),
+        references=(),
     ):
         """A continuous family from Python; arguments as in the TOML spec."""
         spec = {
-            "name": name, "kind": "continuous", "variable": variable,
-            "support": list(support), "density": density,
-            "parameters": dict(parameters), "constraints": list(constraints),
+            "name": name,
+            "kind": "continuous",
+            "variable": variable,
+            "support": list(support),
+            "density": density,
+            "parameters": dict(parameters),
+            "constraints": list(constraints),
             "references": list(references),
         }
         if title:
@@ -310,8 +343,16 @@ class Family:
 
     @classmethod
     def discrete(
-        cls, pmf, variable, support, parameters, *, name="custom", title=None,
-        constraints=(), references=(),
+        cls,
+        pmf,
+        variable,
+        support,
+        parameters,
+        *,
+        name="custom",
+        title=None,
+        constraints=(),
+        references=(),
     ):
         """A discrete family (pmf on an integer range) from Python.
 
@@ -321,9 +362,13 @@ class Family:
         (0, 1)
         """
         spec = {
-            "name": name, "kind": "discrete", "variable": variable,
-            "support": [str(s) for s in support], "pmf": pmf,
-            "parameters": dict(parameters), "constraints": list(constraints),
+            "name": name,
+            "kind": "discrete",
+            "variable": variable,
+            "support": [str(s) for s in support],
+            "pmf": pmf,
+            "parameters": dict(parameters),
+            "constraints": list(constraints),
             "references": list(references),
         }
         if title:
@@ -369,6 +414,12 @@ class Family:
         return _univariate_from_spec(cls, spec, kind, source, spec_hash).validate()
 
 
+def _tail_exp(z):
+    if mpmath.im(z) == 0 and mpmath.re(z) < EXP_UNDERFLOW:
+        return mpmath.mpf(0)
+    return mpmath.exp(z)
+
+
 def _require(spec, key, source, hint):
     if key not in spec:
         raise SpecError(f"the spec from {source} has no '{key}'; {hint}")
@@ -391,7 +442,9 @@ def _univariate_from_spec(cls, spec, kind, source, spec_hash):
     for pname, domain_text in declared.items():
         check_identifier(pname, what=f"parameter name in {where}")
         domain = Domain.parse(str(domain_text), name=pname)
-        parameters.append(Parameter(pname, sp.Symbol(pname, **domain.assumptions), domain))
+        parameters.append(
+            Parameter(pname, sp.Symbol(pname, **domain.assumptions), domain)
+        )
     symbols = {p.name: p.symbol for p in parameters}
 
     var_name = str(spec.get("variable", "x"))

@@ -57,7 +57,8 @@ def fisher_metric(family, *, budget=20.0, points=3, verify=True):
     matrix, provenance = _derive(family, budget)
     log.info(
         "Fisher metric of %s derived (%s) in %.1f s",
-        family.name, ", ".join(sorted(set(provenance.values()))),
+        family.name,
+        ", ".join(sorted(set(provenance.values()))),
         time.monotonic() - start,
     )
     metric = Metric(family, "fisher", matrix, provenance)
@@ -83,7 +84,9 @@ def _derive(family, budget):
     n = family.dimension
     if family.finite_support is not None:
         log.info("Fisher metric of %s: exact sum over a finite support", family.name)
-        return _finite_sum(family), {(i, j): "finite sum" for i in range(n) for j in range(i, n)}
+        return _finite_sum(family), {
+            (i, j): "finite sum" for i in range(n) for j in range(i, n)
+        }
 
     if not _is_non_smooth(family):
         matrix = exponential_family_fisher(family)
@@ -127,7 +130,9 @@ def _moment_splitting(family, budget):
     expectations = Expectations(family, budget=budget)
     non_smooth = _is_non_smooth(family)
     if non_smooth:
-        log.info("Fisher metric of %s: score products (density not smooth)", family.name)
+        log.info(
+            "Fisher metric of %s: score products (density not smooth)", family.name
+        )
         score = scores(family)
     g = sp.zeros(n, n)
     provenance = {}
@@ -141,8 +146,12 @@ def _moment_splitting(family, budget):
                 integrand = -sp.diff(family.log_density, theta[i], theta[j])
                 value, strategies = expectations.of_sum(integrand)
             if value is None:
-                log.info("g[%d, %d] of %s: no closed form, kept as an integral",
-                         i, j, family.name)
+                log.info(
+                    "g[%d, %d] of %s: no closed form, kept as an integral",
+                    i,
+                    j,
+                    family.name,
+                )
                 value = expectations.unevaluated(integrand)
                 strategies = {"unevaluated"}
             else:
@@ -176,8 +185,7 @@ def _piecewise_expectation(family, integrand, budget):
     expr = sp.expand(integrand * family.density)
     for (a, b), side in (((lo, kink), -1), ((kink, hi), 1)):
         sign = side * sp.sign(slope)
-        piece = expr.replace(sp.Abs, lambda e: sign * e if e == arg else sp.Abs(e))
-        piece = piece.replace(sp.sign, lambda e: sign if e == arg else sp.sign(e))
+        piece = expr.subs({sp.Abs(arg): sign * arg, sp.sign(arg): sign})
         piece = piece.subs(sp.DiracDelta(arg), 0)
         try:
             with time_budget(budget, "piecewise integration"):

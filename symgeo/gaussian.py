@@ -97,9 +97,7 @@ def gaussian_family(spec, *, source, spec_hash):
 
 def _fixed_matrix(fixed, key, shape, where):
     if key not in fixed:
-        raise SpecError(
-            f"{where} has a fixed {key} but no [fixed] {key} = ...; add it"
-        )
+        raise SpecError(f"{where} has a fixed {key} but no [fixed] {key} = ...; add it")
     try:
         matrix = sp.Matrix(fixed[key]).applyfunc(sp.Rational)
     except (TypeError, ValueError):
@@ -153,18 +151,27 @@ def _score_product_reference(family):
     mean, cov = family.extra["mean"], family.extra["covariance"]
     theta = family.symbols
     d = family.extra["dimension"]
-    nodes = [-mpmath.sqrt(mpmath.mpf(3) / 2), mpmath.mpf(0), mpmath.sqrt(mpmath.mpf(3) / 2)]
-    weights = [mpmath.sqrt(mpmath.pi) / 6, 2 * mpmath.sqrt(mpmath.pi) / 3,
-               mpmath.sqrt(mpmath.pi) / 6]
+    nodes = [
+        -mpmath.sqrt(mpmath.mpf(3) / 2),
+        mpmath.mpf(0),
+        mpmath.sqrt(mpmath.mpf(3) / 2),
+    ]
+    weights = [
+        mpmath.sqrt(mpmath.pi) / 6,
+        2 * mpmath.sqrt(mpmath.pi) / 3,
+        mpmath.sqrt(mpmath.pi) / 6,
+    ]
 
     def numeric(matrix, point):
         return mpmath.matrix(matrix.subs(point).evalf(40).tolist())
 
     def reference(point, i, j):
-        m, s = numeric(mean, point), numeric(cov, point)
+        s = numeric(cov, point)
         s_inv = s**-1
         chol = mpmath.cholesky(s)
-        parts = [(numeric(mean.diff(t), point), numeric(cov.diff(t), point)) for t in theta]
+        parts = [
+            (numeric(mean.diff(t), point), numeric(cov.diff(t), point)) for t in theta
+        ]
         total = mpmath.mpf(0)
         for index in itertools.product(range(3), repeat=d):
             z = mpmath.matrix([nodes[a] for a in index])

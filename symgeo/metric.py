@@ -18,7 +18,10 @@ import sympy as sp
 from . import geometry
 from .verify import evaluate_entry, has_closed_form
 
-METRIC_KINDS = {"fisher": "Fisher metric", "wasserstein": "pullback Wasserstein-2 metric"}
+METRIC_KINDS = {
+    "fisher": "Fisher metric",
+    "wasserstein": "pullback Wasserstein-2 metric",
+}
 
 
 @dataclass(eq=False)
@@ -129,7 +132,10 @@ class Metric:
 
     def __str__(self):
         names = ", ".join(self.family.names)
-        lines = [f"{self.title} in ({names}):", sp.pretty(self.matrix, use_unicode=True)]
+        lines = [
+            f"{self.title} in ({names}):",
+            sp.pretty(self.matrix, use_unicode=True),
+        ]
         return "\n".join(lines)
 
     def _repr_latex_(self):

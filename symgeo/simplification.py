@@ -15,6 +15,18 @@ def _shortest(candidates):
     return min(candidates, key=lambda e: (sp.count_ops(e), len(str(e))))
 
 
+def _powers_from_exponentials(expr):
+    """exp(k log(lam)) -> lam**k where the base of the logarithm is positive."""
+
+    def is_exp_of_log(e):
+        return isinstance(e, sp.exp) and any(
+            isinstance(a, sp.log) and a.args[0].is_positive
+            for a in sp.preorder_traversal(e.args[0])
+        )
+
+    return expr.replace(is_exp_of_log, lambda e: sp.powdenest(e, force=True))
+
+
 def tidy(expr, seconds=5.0):
     """Return the shortest of a few cheap normal forms of ``expr``.
 
@@ -22,7 +34,7 @@ def tidy(expr, seconds=5.0):
     >>> tidy(k / b**2 - (k - 1) / b**2)
     b**(-2)
     """
-    expr = sp.sympify(expr)
+    expr = _powers_from_exponentials(sp.sympify(expr))
     if expr.is_Number or expr.is_Symbol:
         return expr
     candidates = [expr]

@@ -73,19 +73,27 @@ def verify_matrix(matrix, reference, points, *, method, what, tolerance=TOLERANC
     n = matrix.shape[0]
     record = Verification(method=method, tolerance=tolerance)
     record.unevaluated = [
-        (i, j) for i in range(n) for j in range(i, n)
+        (i, j)
+        for i in range(n)
+        for j in range(i, n)
         if not has_closed_form(matrix[i, j])
     ]
     checked = [
-        (i, j) for i in range(n) for j in range(i, n)
+        (i, j)
+        for i in range(n)
+        for j in range(i, n)
         if (i, j) not in record.unevaluated
     ]
     for point in points:
         with mpmath.workdps(DIGITS):
             exact = {(i, j): reference(point, i, j) for i, j in checked}
             closed = {(i, j): evaluate_entry(matrix[i, j], point) for i, j in checked}
+            diagonal = [
+                exact[(k, k)] if (k, k) in exact else reference(point, k, k)
+                for k in range(n)
+            ]
         for (i, j), value in closed.items():
-            scale = _scale(exact, closed, i, j)
+            scale = mpmath.sqrt(abs(diagonal[i] * diagonal[j])) or abs(exact[(i, j)])
             error = float(abs(value - exact[(i, j)]) / scale) if scale else 0.0
             if not error <= tolerance:
                 where = ", ".join(f"{s}={v:.6g}" for s, v in point.items())
@@ -98,15 +106,7 @@ def verify_matrix(matrix, reference, points, *, method, what, tolerance=TOLERANC
                 )
             record.worst_relative_error = max(record.worst_relative_error, error)
         record.points.append({s: float(v) for s, v in point.items()})
-    log.debug("%s verified, worst relative error %.2e", what, record.worst_relative_error)
+    log.debug(
+        "%s verified, worst relative error %.2e", what, record.worst_relative_error
+    )
     return record
-
-
-def _scale(exact, closed, i, j):
-    def diagonal(k):
-        if (k, k) in exact:
-            return abs(exact[(k, k)])
-        return abs(closed.get((k, k), 0))
-
-    scale = mpmath.sqrt(diagonal(i) * diagonal(j))
-    return scale if scale else abs(exact[(i, j)])
