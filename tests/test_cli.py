@@ -1,0 +1,110 @@
+"""The command line (design.md 3.2): output, JSON fields and exit statuses."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from scipy.special import polygamma
+
+from symgeo.cli import main
+
+
+def run(capsys, *argv):
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_list_names_every_builtin(capsys):
+    status, out, _ = run(capsys, "list")
+    assert status == 0
+    for name in ("gamma", "normal", "von_mises", "gaussian2d"):
+        assert name in out
+
+
+def test_derive_gamma_prints_metric_and_christoffels(capsys):
+    status, out, _ = run(capsys, "derive", "gamma")
+    assert status == 0
+    assert "polygamma(1, k)" in out
+    assert "Christoffel" in out and "Γ^k_k k" in out
+    assert "scalar curvature" in out
+
+
+def test_eval_gamma_json(capsys):
+    status, out, _ = run(
+        capsys, "eval", "gamma", "--metric", "fisher", "--at", "k=2.5,b=1.3", "--json"
+    )
+    assert status == 0
+    record = json.loads(out)
+    assert record["family"] == "gamma" and record["metric"] == "fisher"
+    assert record["parameters"] == ["k", "b"]
+    assert record["at"] == {"k": 2.5, "b": 1.3}
+    # Closed form of the gamma Fisher metric (Arwini and Dodson 2008, ch. 3),
+    # evaluated with scipy's independent polygamma.
+    expected = [[polygamma(1, 2.5), -1 / 1.3], [-1 / 1.3, 2.5 / 1.3**2]]
+    np.testing.assert_allclose(record["matrix"], expected, rtol=1e-14)
+
+
+def test_derive_json_fields(capsys):
+    status, out, _ = run(capsys, "derive", "exponential", "--format", "json")
+    assert status == 0
+    record = json.loads(out)
+    assert record["family"] == "exponential" and record["parameters"] == ["lam"]
+    fisher = record["fisher"]
+    assert fisher["matrix"] == [["lam**(-2)"]]
+    assert fisher["verified"]["points"] >= 3
+    assert fisher["verified"]["worst_relative_error"] < 1e-10
+    assert "latex" in fisher
+
+
+def test_derive_latex(capsys):
+    status, out, _ = run(capsys, "derive", "normal", "--format", "latex")
+    assert status == 0
+    assert r"\sigma" in out and r"\Gamma" in out
+
+
+def test_eval_outside_domain_exits_2(capsys):
+    status, _, err = run(capsys, "eval", "gamma", "--at", "k=-1,b=1")
+    assert status == 2
+    assert "outside its domain" in err and "Traceback" not in err
+
+
+def test_bad_point_syntax_exits_2(capsys):
+    status, _, err = run(capsys, "eval", "gamma", "--at", "k:1")
+    assert status == 2
+    assert "name=value" in err
+
+
+def test_unknown_family_exits_2(capsys):
+    status, _, err = run(capsys, "derive", "gama")
+    assert status == 2
+    assert "symgeo list" in err
+
+
+def test_derivation_failure_exits_1(tmp_path, capsys):
+    spec = tmp_path / "uniform.toml"
+    spec.write_text(
+        'name = "uniform"\nsupport = ["0", "b"]\ndensity = "1 / b"\n'
+        '[parameters]\nb = "positive"\n'
+    )
+    status, _, err = run(capsys, "derive", str(spec))
+    assert status == 1
+    assert "support of family 'uniform' depends on b" in err
+
+
+def test_user_spec_from_readme_derives(tmp_path):
+    spec = tmp_path / "topp_leone.toml"
+    spec.write_text(
+        'name = "topp_leone"\nsupport = ["0", "1"]\n'
+        'density = "2 * a * x**(a - 1) * (1 - x) * (2 - x)**(a - 1)"\n'
+        '[parameters]\na = "positive"\n'
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "symgeo.cli", "eval", str(spec), "--at", "a=2",
+         "--json"], capture_output=True, text=True, check=True,
+    )
+    # Topp-Leone is an exponential family in a with T = log(x (2 - x)):
+    # I(a) = 1/a^2 (Nadarajah and Kotz, Statistics 2003).
+    assert json.loads(result.stdout)["matrix"][0][0] == pytest.approx(0.25, rel=1e-12)
