@@ -270,9 +270,10 @@ def _substitution(name, variable, x_of, limits, density, x):
 
 
 def _standardisation(family):
-    """x = μ + σ z making σ p(μ + σ z) free of θ: (x(z), dx/dz, z limits) or None.
+    """x = μ + σ z making σ p(μ + σ z) free of μ and σ: (x(z), dx/dz, z limits).
 
-    Location-scale, pure location and pure scale families qualify.
+    Location-scale, pure location and pure scale families qualify, with or
+    without further shape parameters; None when no such pair exists.
     """
     x = family.variable
     params = family.symbols
@@ -287,7 +288,7 @@ def _standardisation(family):
             continue
         x_of_z = location + scale * Z
         density = tidy(family.density.subs(x, x_of_z) * scale)
-        if not density.free_symbols & set(params):
+        if not density.free_symbols & {location, scale}:
             z_limits = (lo, hi) if lo == 0 else (-sp.oo, sp.oo)
             return x_of_z, scale, *z_limits
     return None

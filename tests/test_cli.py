@@ -102,8 +102,19 @@ def test_user_spec_from_readme_derives(tmp_path):
         '[parameters]\na = "positive"\n'
     )
     result = subprocess.run(
-        [sys.executable, "-m", "symgeo.cli", "eval", str(spec), "--at", "a=2",
-         "--json"], capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "symgeo.cli",
+            "eval",
+            str(spec),
+            "--at",
+            "a=2",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     # Topp-Leone is an exponential family in a with T = log(x (2 - x)):
     # I(a) = 1/a^2 (Nadarajah and Kotz, Statistics 2003).

@@ -41,15 +41,18 @@ def test_unknown_symbol_in_density():
 
 
 def test_declared_parameter_not_used():
-    spec = lomax_spec(parameters={"alpha": "positive", "lam": "positive",
-                                  "c": "positive"})
+    spec = lomax_spec(
+        parameters={"alpha": "positive", "lam": "positive", "c": "positive"}
+    )
     with pytest.raises(SpecError, match="parameter 'c' .* does not appear"):
         Family.from_spec(spec)
 
 
 def test_unnormalised_density():
     with pytest.raises(SpecError, match="not normalised: it integrates to 2"):
-        Family.from_spec(lomax_spec(density="2 * alpha / lam * (1 + x / lam)**(-(alpha + 1))"))
+        Family.from_spec(
+            lomax_spec(density="2 * alpha / lam * (1 + x / lam)**(-(alpha + 1))")
+        )
 
 
 def test_negative_density():
@@ -115,12 +118,13 @@ def test_spec_file_with_code_injection_via_cli(tmp_path):
     spec = tmp_path / "evil.toml"
     spec.write_text(
         'name = "evil"\nsupport = ["0", "oo"]\n'
-        f'density = "lam * exp(-lam * x) + 0 * __import__(\'os\').system(\'touch {marker}\')"\n'
+        f"density = \"lam * exp(-lam * x) + 0 * __import__('os').system('touch {marker}')\"\n"
         '[parameters]\nlam = "positive"\n'
     )
     result = subprocess.run(
         [sys.executable, "-m", "symgeo.cli", "derive", str(spec)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -143,8 +147,9 @@ def test_unknown_builtin():
 
 def test_python_keyword_as_parameter_name():
     with pytest.raises(SpecError, match="keyword"):
-        Family.from_spec(lomax_spec(parameters={"lambda": "positive"},
-                                    density="lambda * exp(-x)"))
+        Family.from_spec(
+            lomax_spec(parameters={"lambda": "positive"}, density="lambda * exp(-x)")
+        )
 
 
 def test_sample_points_respect_constraints():
