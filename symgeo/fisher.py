@@ -26,6 +26,7 @@ import sympy as sp
 from .errors import DerivationError
 from .expectation import Expectations
 from .expfamily import exponential_family_fisher
+from .geometry import check_metric
 from .metric import Metric
 from .simplification import tidy
 from .verify import TOLERANCE, verify_matrix
@@ -63,6 +64,7 @@ def fisher_metric(family, *, budget=20.0, points=3, verify=True):
     )
     metric = Metric(family, "fisher", matrix, provenance)
     if verify:
+        check_metric(matrix, family.symbols, family.sample_points(points, seed=2024))
         metric.verification = verify_fisher(metric, points=points)
     return metric
 

@@ -20,6 +20,7 @@ import sympy as sp
 
 from .domains import Domain
 from .errors import SpecError
+from .geometry import check_metric
 from .metric import Metric
 from .simplification import tidy
 from .verify import TOLERANCE, verify_matrix
@@ -136,6 +137,7 @@ def gaussian_fisher_metric(family, *, points=3, verify=True):
     provenance = {(i, j): "gaussian closed form" for i in range(n) for j in range(i, n)}
     metric = Metric(family, "fisher", g, provenance)
     if verify:
+        check_metric(g, theta, family.sample_points(points, seed=2024))
         metric.verification = verify_matrix(
             g,
             _score_product_reference(family),

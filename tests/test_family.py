@@ -116,9 +116,10 @@ def test_code_injection_is_refused_and_has_no_effect(tmp_path):
 def test_spec_file_with_code_injection_via_cli(tmp_path):
     marker = tmp_path / "pwned"
     spec = tmp_path / "evil.toml"
+    attack = f"0 * __import__('os').system('touch {marker}')"
     spec.write_text(
         'name = "evil"\nsupport = ["0", "oo"]\n'
-        f"density = \"lam * exp(-lam * x) + 0 * __import__('os').system('touch {marker}')\"\n"
+        f'density = "lam * exp(-lam * x) + {attack}"\n'
         '[parameters]\nlam = "positive"\n'
     )
     result = subprocess.run(
