@@ -12,7 +12,25 @@ from .budget import BudgetExceeded, time_budget
 
 
 def _shortest(candidates):
-    return min(candidates, key=lambda e: (sp.count_ops(e), len(str(e))))
+    return min(
+        candidates, key=lambda e: (sp.count_ops(e), str(e).count("-"), len(str(e)))
+    )
+
+
+def _flip_signs(expr):
+    """Absorb a leading minus sign into a factor with a negative constant term:
+    -1/(p (p - 1)) becomes 1/(p (1 - p))."""
+    coefficient, rest = expr.as_coeff_Mul()
+    if not coefficient.is_negative:
+        return expr
+    factors = list(sp.Mul.make_args(rest))
+    for index, factor in enumerate(factors):
+        base, exponent = factor.as_base_exp()
+        constant = base.as_coeff_Add()[0] if isinstance(base, sp.Add) else sp.S.Zero
+        if constant.is_negative and exponent.is_Integer and exponent % 2:
+            factors[index] = sp.Pow(sp.expand(-base), exponent)
+            return -coefficient * sp.Mul(*factors)
+    return expr
 
 
 def _powers_from_exponentials(expr):
@@ -41,6 +59,7 @@ def tidy(expr, seconds=5.0):
     steps = (
         lambda e: sp.cancel(sp.together(e)),
         sp.factor,
+        _flip_signs,
         sp.gammasimp,
         lambda e: sp.factor_terms(sp.expand(e)),
     )
