@@ -150,11 +150,26 @@ def metric_text(metric):
         names = [_coordinate_name(metric, a) for a in (k, i, j)]
         lines.append(f"  Γ^{names[0]}_{names[1]} {names[2]} = {value}")
     lines += ["", "geodesic equations:"]
-    lines += [
-        f"  {sp.sstr(eq.lhs)} = {sp.sstr(eq.rhs)}" for eq in metric.geodesic_equations
-    ]
+    lines += [f"  {lhs} = {rhs}" for lhs, rhs in _primed_geodesics(metric)]
     lines += ["", f"scalar curvature: {metric.scalar_curvature}"]
     return "\n".join(lines)
+
+
+def _primed_geodesics(metric):
+    """The geodesic equations with x(t), x'(t) written as x, x' (for display)."""
+    t = sp.Symbol("t")
+    rows = []
+    for eq in metric.geodesic_equations:
+        replacements = {}
+        for c in metric.coordinates:
+            curve = sp.Function(c.name)(t)
+            replacements[sp.Derivative(curve, t)] = sp.Symbol(f"{c.name}'")
+        for c in metric.coordinates:
+            replacements[sp.Function(c.name)(t)] = c
+        name = eq.lhs.expr.func.__name__
+        rhs = eq.rhs.subs(replacements)
+        rows.append((f"{name}''", sp.sstr(rhs)))
+    return rows
 
 
 def metric_latex(metric):

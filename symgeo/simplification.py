@@ -33,6 +33,20 @@ def _flip_signs(expr):
     return expr
 
 
+def _lower_bessel_orders(expr):
+    """Bessel functions of integer order >= 2 in terms of orders 0 and 1,
+    by the recurrence I_{n+1}(z) = I_{n-1}(z) - (2n/z) I_n(z) (same for J)."""
+
+    def high_order(e):
+        return (
+            isinstance(e, (sp.besseli, sp.besselj))
+            and e.args[0].is_Integer
+            and e.args[0] >= 2
+        )
+
+    return expr.replace(high_order, sp.expand_func)
+
+
 def _powers_from_exponentials(expr):
     """exp(k log(lam)) -> lam**k where the base of the logarithm is positive."""
 
@@ -52,7 +66,7 @@ def tidy(expr, seconds=5.0):
     >>> tidy(k / b**2 - (k - 1) / b**2)
     b**(-2)
     """
-    expr = _powers_from_exponentials(sp.sympify(expr))
+    expr = _lower_bessel_orders(_powers_from_exponentials(sp.sympify(expr)))
     if expr.is_Number or expr.is_Symbol:
         return expr
     candidates = [expr]
