@@ -22,6 +22,7 @@ from .errors import (
 from .family import Family
 from .fisher import fisher_metric
 from .metric import Metric
+from .report import render_report, write_report, write_reports
 
 __version__ = "0.1.0"
 
@@ -36,4 +37,7 @@ __all__ = [
     "builtin_names",
     "fisher_metric",
     "load_family",
+    "render_report",
+    "write_report",
+    "write_reports",
 ]

@@ -95,6 +95,101 @@ def cmd_eval(args):
     return 0
 
 
+def cmd_report(args):
+    from .report import write_report
+
+    family = load_family(args.family)
+    path = write_report(family, args.output)
+    log.info("report of %s written to %s", family.name, path)
+    return 0
+
+
+def cmd_codegen(args):
+    from .build import codegen
+
+    for path in codegen(args.family, args.output):
+        print(path)
+    return 0
+
+
+def cmd_build(args):
+    from pathlib import Path
+
+    from .build import build, check
+    from .catalog import catalog_dir
+
+    derivations = Path(args.derivations) if args.derivations else None
+    if derivations is None:
+        derivations = Path("derivations")
+        if not derivations.is_dir():
+            derivations = catalog_dir()
+    generated = Path(args.generated or derivations.parent / "generated")
+    if not args.check:
+        written = build(derivations, generated)
+        print(f"{len(written)} files in {generated} match {derivations}")
+        return 0
+    stale = check(derivations, generated)
+    for item in stale:
+        print(f"stale: {item}")
+    if stale:
+        print(f"{generated} is stale; run 'symgeo build' to regenerate it")
+        return 1
+    print(f"{generated} is up to date with {derivations}")
+    return 0
+
+
+def cmd_verify(args):
+    from .codegen import verify_kernels
+
+    family = load_family(args.family)
+    chosen = metric_names() if args.metric == "all" else [args.metric]
+    results = {}
+    for which in chosen:
+        metric = derive_metric(family, which)
+        check = verify_kernels(metric, count=args.points)
+        results[which] = (metric, check)
+    if args.json:
+        out = {"family": family.name}
+        for which, (metric, check) in results.items():
+            out[which] = {
+                "derivation": metric.verification.as_dict()
+                if metric.verification is not None
+                else None,
+                "kernels": check.as_dict(),
+            }
+        print(json.dumps(out, indent=2, sort_keys=True))
+    else:
+        for which, (metric, check) in results.items():
+            print(verification_text(metric, check))
+    failed = [w for w, (_, check) in results.items() if not check.passed]
+    return 1 if failed else 0
+
+
+def verification_text(metric, check):
+    """Terminal table of a derivation check and a kernel check."""
+    lines = [f"{metric.title}:"]
+    v = metric.verification
+    if v is not None:
+        lines.append(
+            f"  closed form vs {v.method}: {len(v.points)} points, worst relative "
+            f"error {v.worst_relative_error:.1e}"
+        )
+    lines.append(
+        f"  kernels (numpy vs mpmath twin): {len(check.typical_points)} typical, "
+        f"{len(check.boundary_points)} boundary points, tolerance {check.tolerance:g}"
+    )
+    lines.append(f"  {'kernel':18s} {'typical':>9s} {'boundary':>9s}  worst boundary point")
+    for name in sorted(check.typical):
+        point = check.worst_boundary_point.get(name, {})
+        where = ", ".join(f"{k}={v:.3g}" for k, v in point.items())
+        lines.append(
+            f"  {name:18s} {check.typical[name]:9.1e} "
+            f"{check.boundary.get(name, 0.0):9.1e}  {where}"
+        )
+    lines.append("  passed" if check.passed else "  FAILED at typical points")
+    return "\n".join(lines)
+
+
 # -- formatting -------------------------------------------------------------
 
 
@@ -224,6 +319,33 @@ def build_parser():
     sub.add_argument("--at", required=True, help="point, like k=2.5,b=1.3")
     sub.add_argument("--json", action="store_true", help="one JSON object on stdout")
     sub.set_defaults(run=cmd_eval)
+
+    sub = commands.add_parser("report", help="derivation report in LaTeX or Markdown")
+    sub.add_argument("family", help="built-in name or path of a .toml spec")
+    sub.add_argument(
+        "-o", "--output", required=True, help="FILE.tex or FILE.md (format by suffix)"
+    )
+    sub.set_defaults(run=cmd_report)
+
+    sub = commands.add_parser("codegen", help="numpy and mpmath kernels of a family")
+    sub.add_argument("family", help="built-in name or path of a .toml spec")
+    sub.add_argument("-o", "--output", required=True, help="folder for the files")
+    sub.set_defaults(run=cmd_codegen)
+
+    sub = commands.add_parser("build", help="regenerate generated/ from derivations/")
+    sub.add_argument(
+        "--check", action="store_true", help="exit 1, naming them, if files are stale"
+    )
+    sub.add_argument("--derivations", help="folder of specs (default: derivations)")
+    sub.add_argument("--generated", help="output folder (default: ../generated)")
+    sub.set_defaults(run=cmd_build)
+
+    sub = commands.add_parser("verify", help="kernels vs mpmath, closed forms vs quadrature")
+    sub.add_argument("family", help="built-in name or path of a .toml spec")
+    sub.add_argument("--metric", choices=metric_choices, default="all")
+    sub.add_argument("--points", type=int, default=12, help="points of each kind")
+    sub.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    sub.set_defaults(run=cmd_verify)
     return parser
 
 

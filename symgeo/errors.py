@@ -26,3 +26,24 @@ class DerivationError(SymgeoError):
 
 class VerificationError(DerivationError):
     """A closed form disagrees with its independent high-precision check."""
+
+
+class MetricUndefined(DerivationError):
+    """The requested metric does not exist for this family.
+
+    ``reason`` is a paragraph saying why (a discrete family, an infinite second
+    moment); ``distance`` is, when known, a formula for the distance itself
+    between two members, in the parameters suffixed ``_0`` and ``_1``.
+
+    >>> error = MetricUndefined("no smooth W2 pullback", "sqrt(Abs(p_0 - p_1))")
+    >>> error.distance
+    'sqrt(Abs(p_0 - p_1))'
+    """
+
+    def __init__(self, reason, distance=None):
+        self.reason = reason
+        self.distance = distance
+        message = reason
+        if distance is not None:
+            message += f" The distance itself is W2 = {distance}."
+        super().__init__(message)

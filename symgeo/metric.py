@@ -123,6 +123,24 @@ class Metric:
                 values[i, j] = values[j, i] = float(value.real)
         return values
 
+    def kernel(self, target="numpy"):
+        """The generated kernel module for ``target`` ("numpy" or "mpmath").
+
+        The module is generated and compiled on first use and cached on the
+        metric; its functions are ``metric``, ``inverse_metric``,
+        ``christoffel`` (shape (..., n, n, n), indexed [k, i, j]),
+        ``geodesic_rhs`` and ``scalar_curvature``, each with an ``_unchecked``
+        variant in the numpy module (see :mod:`symgeo.codegen`).
+
+        >>> from symgeo import fisher_metric, load_family
+        >>> g = fisher_metric(load_family("exponential"))
+        >>> g.kernel().metric([1.0, 2.0]).tolist()
+        [[[1.0]], [[0.25]]]
+        """
+        from .codegen import compiled_kernels
+
+        return compiled_kernels(self)[target]
+
     # -- display -------------------------------------------------------------
 
     def entries(self):
@@ -139,4 +157,7 @@ class Metric:
         return "\n".join(lines)
 
     def _repr_latex_(self):
-        return f"$g = {sp.latex(self.matrix)}$"
+        """The metric as rendered mathematics in Jupyter (ψ^{(1)}, Γ, Greek names)."""
+        from .report import metric_latex
+
+        return metric_latex(self)

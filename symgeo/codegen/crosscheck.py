@@ -1,0 +1,267 @@
+"""Cross-check of the numpy kernels against their mpmath twins.
+
+Both modules come from the same plan; the numpy one evaluates in double
+precision (special functions from scipy.special, integrals by fixed-order
+quadrature), the twin at 30 digits (integrals by adaptive mpmath quadrature).
+The error of each component is measured relative to a natural scale at the
+point, computed from the twin's values, so that exact zeros and small
+off-diagonal entries do not blow up and the measure does not change when a
+coordinate is rescaled:
+
+- g_ij against √|g_ii g_jj|, g^ij against √|g^ii g^jj|;
+- Γ^k_ij against √|g^kk g_ii g_jj| (the size of Γ^k_ij when every coordinate
+  is measured in units of its own metric length);
+- the acceleration a^k of geodesic_rhs against √|g^kk| · g_ij v^i v^j, and the
+  velocities copied into y' exactly;
+- R against |R| (absolutely where R = 0).
+
+Points are of two kinds: *typical* points well inside the domain
+(:meth:`Family.sample_points`), where the kernels must agree to
+:data:`TOLERANCE`, and *boundary* points, where one or two coordinates take
+extreme values (shapes near 0 and large, scales near 0, probabilities near 0
+and 1); there the worst error and the point where it occurs are reported, not
+enforced, since the mathematics itself may be ill-conditioned there.
+"""
+
+import logging
+from dataclasses import dataclass, field
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from .plan import geometry_source
+
+log = logging.getLogger(__name__)
+
+TOLERANCE = 1e-12
+KERNELS = ("metric", "inverse_metric", "christoffel", "geodesic_rhs", "scalar_curvature")
+HALF_LINE_OFFSETS = (1e-3, 1e-2, 1e2, 1e4)
+INTERVAL_FRACTIONS = (1e-4, 1e-2, 0.99, 0.9999)
+REAL_LINE_VALUES = (-1e3, -30.0, 30.0, 1e3)
+
+
+@dataclass
+class KernelVerification:
+    """Worst relative errors of each kernel at typical and boundary points."""
+
+    typical_points: list = field(default_factory=list)
+    boundary_points: list = field(default_factory=list)
+    typical: dict = field(default_factory=dict)
+    boundary: dict = field(default_factory=dict)
+    worst_boundary_point: dict = field(default_factory=dict)
+    tolerance: float = TOLERANCE
+    method: str = (
+        "numpy kernels against their mpmath twins at 30 digits; error of each "
+        "component relative to its natural scale at the point"
+    )
+
+    @property
+    def passed(self):
+        return all(error <= self.tolerance for error in self.typical.values())
+
+    @property
+    def worst_typical(self):
+        return max(self.typical.values(), default=0.0)
+
+    def as_dict(self):
+        """A JSON-ready record; errors rounded to two significant digits."""
+        return {
+            "method": self.method,
+            "tolerance": self.tolerance,
+            "passed": self.passed,
+            "points": {
+                "typical": len(self.typical_points),
+                "boundary": len(self.boundary_points),
+            },
+            "worst_relative_error": {
+                name: {
+                    "typical": round_error(self.typical[name]),
+                    "boundary": round_error(self.boundary.get(name, 0.0)),
+                }
+                for name in sorted(self.typical)
+            },
+            "worst_boundary_point": {
+                name: {k: float(f"{v:.6g}") for k, v in point.items()}
+                for name, point in sorted(self.worst_boundary_point.items())
+            },
+        }
+
+
+def round_error(value):
+    """``value`` to two significant digits (a stable number for manifests).
+
+    >>> round_error(3.14159e-16)
+    3.1e-16
+    """
+    return float(f"{value:.1e}")
+
+
+def verification_points(family, count=12, seed=2024, region=sp.true):
+    """``(typical, boundary)``: lists of ``{name: float}`` parameter points.
+
+    ``region`` (a SymPy condition in the family's symbols) restricts both kinds
+    to where the metric is finite.
+
+    >>> from symgeo import load_family
+    >>> typical, boundary = verification_points(load_family("gamma"), 4)
+    >>> len(typical), len(boundary)
+    (4, 4)
+    """
+    typical = [
+        {p.name: point[p.symbol] for p in family.parameters}
+        for point in family.sample_points(20 * count, seed=seed)
+        if region.subs(point) is sp.true
+    ][:count]
+    rng = np.random.default_rng(seed)
+    extremes = [_extreme_values(p.domain) for p in family.parameters]
+    boundary = []
+    for attempt in range(200 * count):
+        base = dict(typical[attempt % len(typical)])
+        chosen = rng.choice(family.dimension, size=min(2, family.dimension), replace=False)
+        for index in chosen[: 1 + attempt % 2]:
+            values = extremes[index]
+            base[family.parameters[index].name] = float(values[rng.integers(len(values))])
+        if _satisfies(family, base, region) and base not in boundary:
+            boundary.append(base)
+        if len(boundary) == count:
+            break
+    return typical, boundary
+
+
+def _extreme_values(domain):
+    lower, upper = float(domain.lower), float(domain.upper)
+    if np.isfinite(lower) and np.isfinite(upper):
+        return [lower + (upper - lower) * f for f in INTERVAL_FRACTIONS]
+    if np.isfinite(lower):
+        return [lower + offset for offset in HALF_LINE_OFFSETS]
+    if np.isfinite(upper):
+        return [upper - offset for offset in HALF_LINE_OFFSETS]
+    return list(REAL_LINE_VALUES)
+
+
+def _satisfies(family, point, region):
+    values = {p.symbol: point[p.name] for p in family.parameters}
+    inside = all(p.domain.contains(point[p.name]) for p in family.parameters)
+    conditions = [*family.constraints, region]
+    return inside and all(c.subs(values) is sp.true for c in conditions)
+
+
+def verify_kernels(metric, points=None, *, count=12, seed=2024, dps=30):
+    """Compare the numpy kernels of ``metric`` with their mpmath twins.
+
+    ``points`` is ``(typical, boundary)`` as from :func:`verification_points`
+    (the default, with ``count`` points of each kind) or a list of typical
+    points only. Returns a :class:`KernelVerification`.
+
+    >>> from symgeo import fisher_metric, load_family
+    >>> check = verify_kernels(fisher_metric(load_family("normal")), count=3)
+    >>> check.passed, check.worst_typical < 1e-14
+    (True, True)
+    """
+    _, region = geometry_source(metric)
+    record = compare_kernels(
+        metric.kernel("numpy"),
+        metric.kernel("mpmath"),
+        metric.family,
+        points,
+        count=count,
+        seed=seed,
+        dps=dps,
+        region=region,
+    )
+    log.info(
+        "kernels of the %s of %s: worst relative error %.1e at typical points",
+        metric.kind,
+        metric.family.name,
+        record.worst_typical,
+    )
+    return record
+
+
+def compare_kernels(
+    numpy_module, mpmath_module, family, points=None, *, count=12, seed=2024, dps=30,
+    region=sp.true,
+):
+    """:func:`verify_kernels` for two kernel modules of ``family`` (generated
+    files or in memory); ``region`` restricts the default points."""
+    if points is None:
+        typical, boundary = verification_points(family, count, seed, region)
+    elif isinstance(points, tuple):
+        typical, boundary = points
+    else:
+        typical, boundary = list(points), []
+    record = KernelVerification(typical_points=typical, boundary_points=boundary)
+    rng = np.random.default_rng(seed)
+    for label, group in (("typical", typical), ("boundary", boundary)):
+        if not group:
+            continue
+        errors = _errors(family, numpy_module, mpmath_module, group, rng, dps)
+        for name, per_point in errors.items():
+            worst = int(np.argmax(per_point))
+            getattr(record, label)[name] = float(per_point[worst])
+            if label == "boundary":
+                record.worst_boundary_point[name] = group[worst]
+    return record
+
+
+def _errors(family, numpy_module, mpmath_module, points, rng, dps):
+    names = family.names
+    columns = [np.array([p[n] for p in points]) for n in names]
+    n = len(names)
+    velocities = rng.normal(size=(len(points), n))
+    states = np.concatenate([np.stack(columns, axis=-1), velocities], axis=-1)
+
+    with mpmath.workdps(dps):
+        exact = {
+            name: getattr(mpmath_module, name)(*columns, dps=dps)
+            for name in ("metric", "inverse_metric", "christoffel", "scalar_curvature")
+        }
+        exact["geodesic_rhs"] = mpmath_module.geodesic_rhs(0.0, states, dps=dps)
+        g = _as_float(exact["metric"])
+        g_inv = _as_float(exact["inverse_metric"])
+    approx = {
+        name: getattr(numpy_module, name)(*columns)
+        for name in ("metric", "inverse_metric", "christoffel", "scalar_curvature")
+    }
+    approx["geodesic_rhs"] = numpy_module.geodesic_rhs(0.0, states)
+
+    g_diag = np.abs(np.diagonal(g, axis1=-2, axis2=-1))
+    inv_diag = np.abs(np.diagonal(g_inv, axis1=-2, axis2=-1))
+    speed = np.einsum("pi,pij,pj->p", velocities, g, velocities)
+    scales = {
+        "metric": np.sqrt(g_diag[:, :, None] * g_diag[:, None, :]),
+        "inverse_metric": np.sqrt(inv_diag[:, :, None] * inv_diag[:, None, :]),
+        "christoffel": np.sqrt(
+            inv_diag[:, :, None, None] * g_diag[:, None, :, None] * g_diag[:, None, None, :]
+        ),
+        "geodesic_rhs": np.concatenate(
+            [np.abs(velocities), np.sqrt(inv_diag) * np.abs(speed)[:, None]], axis=-1
+        ),
+    }
+    errors = {}
+    for name in KERNELS:
+        difference = _difference(approx[name], exact[name], dps)
+        if name == "scalar_curvature":
+            reference = np.abs(_as_float(exact[name]))
+            scale = np.where(reference > 0, reference, 1.0)
+        else:
+            scale = scales[name]
+        relative = np.where(scale > 0, difference / np.where(scale > 0, scale, 1.0), 0.0)
+        relative = np.where(np.isnan(difference), np.inf, relative)
+        errors[name] = relative.reshape(len(points), -1).max(axis=1)
+    return errors
+
+
+def _as_float(values):
+    return np.vectorize(float, otypes=[float])(values)
+
+
+def _difference(approx, exact, dps):
+    with mpmath.workdps(dps):
+        flat_exact = np.asarray(exact, dtype=object).ravel()
+        flat_approx = np.asarray(approx, dtype=float).ravel()
+        out = np.empty(flat_exact.shape)
+        for index, (a, e) in enumerate(zip(flat_approx, flat_exact, strict=True)):
+            out[index] = float(abs(mpmath.mpf(a) - e)) if np.isfinite(a) else np.nan
+    return out.reshape(np.shape(exact))

@@ -1,0 +1,983 @@
+"""Numeric geodesics of a :class:`~symgeo.metric.Metric`: exp map, log map, distance.
+
+A geodesic solves x''^k = −Γ^k_ij x'^i x'^j (Γ^k_ij indexed ``[k, i, j]``, as in
+:mod:`symgeo.geometry`) on 0 <= t <= 1, so that its initial velocity v = log_a(b)
+has length d(a, b) = √(vᵀ g(a) v). Everything is batched: points and velocities
+are arrays of shape (..., n), n the number of parameters, and one call integrates
+all trajectories of the batch together.
+
+- **Charts.** Each coordinate is integrated in a chart of its domain onto the
+  real line: u = log(θ − lo) on (lo, ∞), log(hi − θ) on (−∞, hi), the logit of the
+  rescaled θ on (lo, hi), u = θ on ℝ. Geodesics do not depend on coordinates;
+  the chart keeps every trajectory inside the domain, measures errors relative
+  to the parameter (a rate 1e-3 and a rate 1e3 are held to the same relative
+  accuracy), and its straight line is the initial guess of the log map.
+- **Integration.** scipy's DOP853 (Hairer, Nørsett and Wanner, *Solving
+  Ordinary Differential Equations I*, 2nd ed., 1993, section II.10), stepped
+  directly so that a runaway batch stops after a step budget. The local error
+  is controlled in the max norm over every component of the batch (each
+  component's DOP853 error estimate, scaled by atol + rtol |y|, must be below
+  1), not in scipy's RMS norm, which would let one trajectory in a batch of N
+  be N^(1/2) times less accurate. The state is the displacement in the chart
+  from the start point and the chart velocity; atol is ``tol`` times the size
+  of the initial chart velocity, so nearby points are as accurate as far ones.
+- **Log map.** Shooting: Newton's method on the endpoint map v ↦ u(1; v), with
+  its Jacobian (the Jacobi fields of the n unit variations of v) taken from n
+  neighbouring geodesics integrated in the same batch, hence on the same steps
+  (internal numerical differentiation, Bock 1981), damped by a line search. The
+  integration tolerance follows the residual down to ``tol``. Then one more
+  correction at ``tol``/100: the change it makes to the distance is the
+  reported ``estimated_error``. A pair whose Newton iteration fails is retried
+  from the solution of scipy's ``solve_bvp``; if that fails too, GeodesicError
+  is raised (or, with ``on_failure="nan"``, the pair is NaN and flagged), never
+  a distance that was not converged.
+- **Minimality.** The length of the chart's straight line is an upper bound on
+  the distance; a geodesic longer than it is not the shortest one and is
+  rejected. Where the curvature is <= 0 (the normal, gamma and beta Fisher
+  metrics: Hadamard manifolds) the geodesic between two points is unique and
+  minimising; where it is positive (the sphere of the categorical family) the
+  closed forms of :mod:`symgeo.closed_forms` are used instead.
+
+Distances come from :mod:`symgeo.closed_forms` when the metric matches one of
+its formulas, and from the log map otherwise.
+"""
+
+import logging
+import time
+import weakref
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+from scipy import special
+from scipy.integrate import DOP853, solve_bvp
+
+from .errors import DerivationError, DomainError, SpecError
+
+log = logging.getLogger(__name__)
+
+TOLERANCE = 1e-12
+"""Default local error tolerance (max norm, relative) of the integrations."""
+
+TIGHTEST_TOLERANCE = 100 * np.finfo(float).eps
+"""scipy does not accept an rtol below 100 ε ≈ 2.2e-14."""
+
+LOOSE_TOLERANCE = 1e-6
+"""Tolerance of the first Newton iterations, far from the solution."""
+
+MAX_STEPS = 20_000
+"""Step budget of one batched integration; a batch over it is split in two."""
+
+MAX_NEWTON = 40
+"""Newton iterations (each one batched integration) before the fallback."""
+
+FD_STEP = 1e-7
+"""Relative step of the neighbouring geodesics that give the Jacobi fields."""
+
+MINIMALITY_SLACK = 1e-8
+"""Relative slack of the check d(a, b) <= length of the chart's straight line."""
+
+CHART_LIMIT = 700.0
+"""|u| beyond this leaves the chart (exp overflows near 709)."""
+
+
+class GeodesicError(DerivationError):
+    """A geodesic could not be computed to the requested accuracy."""
+
+
+# -- numeric kernel -----------------------------------------------------------------
+
+
+def numeric_kernel(metric):
+    """The vectorised numpy kernel of ``metric``: the one place it is built.
+
+    The kernel has ``metric(*params)`` of shape (..., n, n),
+    ``christoffel(*params)`` of shape (..., n, n, n) indexed ``[k, i, j]`` and
+    ``geodesic_rhs(t, y)`` for y of shape (..., 2n) (positions, then velocities).
+
+    >>> from symgeo import fisher_metric, load_family
+    >>> kernel = numeric_kernel(fisher_metric(load_family("normal")))
+    >>> kernel.metric(np.array([0.0, 1.0]), np.array([1.0, 2.0]))[1]
+    array([[0.25, 0.  ],
+           [0.  , 0.5 ]])
+    """
+    return _lambdified_kernel(metric)
+
+
+_KERNELS = weakref.WeakKeyDictionary()
+
+
+def _polygamma(order, x):
+    """ψ_n(x) = (−1)^(n+1) n! ζ(n + 1, x): the ufunc, not scipy's slower wrapper."""
+    order = int(order)
+    if order == 0:
+        return special.psi(x)
+    sign = -1.0 if order % 2 == 0 else 1.0
+    return sign * special.factorial(order) * special.zeta(order + 1.0, x)
+
+
+_NUMPY_MODULES = [{"polygamma": _polygamma}, "numpy", "scipy"]
+
+
+class _LambdifiedKernel:
+    """metric, christoffel and geodesic_rhs lambdified from the Metric's SymPy forms."""
+
+    def __init__(self, metric):
+        from . import geometry
+        from .verify import has_closed_form
+
+        if not metric.closed_form:
+            raise GeodesicError(
+                f"the {metric.title} has entries without a closed form, so its "
+                "geodesics have no numeric kernel here; derive a closed form or "
+                "generate a quadrature kernel with symgeo.codegen"
+            )
+        coords = list(metric.coordinates)
+        n = len(coords)
+        self.dimension = n
+        christoffel = metric.christoffel
+        state, rhs = geometry.geodesic_rhs(christoffel, coords)
+        if not all(has_closed_form(e) for e in rhs):
+            raise GeodesicError(f"the geodesic equations of the {metric.title} are open")
+        self._metric = sp.lambdify(
+            coords, list(metric.matrix), modules=_NUMPY_MODULES, cse=True
+        )
+        self._christoffel = sp.lambdify(
+            coords, list(sp.flatten(christoffel)), modules=_NUMPY_MODULES, cse=True
+        )
+        self._acceleration = sp.lambdify(
+            state, rhs[n:], modules=_NUMPY_MODULES, cse=True
+        )
+
+    @staticmethod
+    def _stack(values, shape, trailing):
+        values = np.broadcast_arrays(*[np.asarray(v, dtype=float) for v in values])
+        full = [np.broadcast_to(v, shape) for v in values]
+        return np.stack(full, axis=-1).reshape(*shape, *trailing)
+
+    def metric(self, *params):
+        shape = np.broadcast_shapes(*(np.shape(p) for p in params))
+        n = self.dimension
+        return self._stack(self._metric(*params), shape, (n, n))
+
+    def christoffel(self, *params):
+        shape = np.broadcast_shapes(*(np.shape(p) for p in params))
+        n = self.dimension
+        return self._stack(self._christoffel(*params), shape, (n, n, n))
+
+    def geodesic_rhs(self, t, y):
+        y = np.asarray(y, dtype=float)
+        n = self.dimension
+        columns = np.moveaxis(y, -1, 0)
+        acceleration = self._stack(self._acceleration(*columns), y.shape[:-1], (n,))
+        return np.concatenate([y[..., n:], acceleration], axis=-1)
+
+
+def _lambdified_kernel(metric):
+    kernel = _KERNELS.get(metric)
+    if kernel is None:
+        start = time.monotonic()
+        kernel = _KERNELS[metric] = _LambdifiedKernel(metric)
+        log.debug(
+            "numeric kernel of the %s built in %.2f s",
+            metric.title,
+            time.monotonic() - start,
+        )
+    return kernel
+
+
+# -- charts -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Per-coordinate maps θ = φ(u) of the real line onto each parameter's domain.
+
+    ``kinds[i]`` is ``("line",)``, ``("above", lo)``, ``("below", hi)`` or
+    ``("between", lo, hi)``; arrays have shape (..., n).
+
+    >>> from symgeo import load_family
+    >>> chart = Chart.of(load_family("gamma"))
+    >>> chart.kinds
+    (('above', 0.0), ('above', 0.0))
+    >>> chart.to_chart(np.array([np.e, 1.0]))
+    array([1., 0.])
+    """
+
+    kinds: tuple
+
+    @classmethod
+    def of(cls, family):
+        kinds = []
+        for p in family.parameters:
+            lo, hi = float(p.domain.lower), float(p.domain.upper)
+            if np.isinf(lo) and np.isinf(hi):
+                kinds.append(("line",))
+            elif np.isinf(hi):
+                kinds.append(("above", lo))
+            elif np.isinf(lo):
+                kinds.append(("below", hi))
+            else:
+                kinds.append(("between", lo, hi))
+        return cls(tuple(kinds))
+
+    def to_chart(self, theta):
+        """u = φ⁻¹(θ); NaN where θ is outside the open domain."""
+        theta = np.asarray(theta, dtype=float)
+        u = np.empty_like(theta)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for i, kind in enumerate(self.kinds):
+                x = theta[..., i]
+                if kind[0] == "line":
+                    u[..., i] = x
+                elif kind[0] == "above":
+                    u[..., i] = np.log(x - kind[1])
+                elif kind[0] == "below":
+                    u[..., i] = np.log(kind[1] - x)
+                else:
+                    s = (x - kind[1]) / (kind[2] - kind[1])
+                    u[..., i] = np.log(s) - np.log1p(-s)
+        return np.where(np.isfinite(u), u, np.nan)
+
+    def jet(self, u):
+        """(φ(u), φ'(u), φ''(u)), each of the shape of u."""
+        u = np.asarray(u, dtype=float)
+        theta, first, second = (np.empty_like(u) for _ in range(3))
+        for i, kind in enumerate(self.kinds):
+            x = u[..., i]
+            if kind[0] == "line":
+                theta[..., i], first[..., i], second[..., i] = x, 1.0, 0.0
+            elif kind[0] in ("above", "below"):
+                e = np.exp(x)
+                sign = 1.0 if kind[0] == "above" else -1.0
+                theta[..., i] = kind[1] + sign * e
+                first[..., i] = second[..., i] = sign * e
+            else:
+                width = kind[2] - kind[1]
+                s = special.expit(x)
+                c = special.expit(-x)
+                theta[..., i] = kind[1] + width * s
+                first[..., i] = width * s * c
+                second[..., i] = width * s * c * (c - s)
+        return theta, first, second
+
+    def from_chart(self, u):
+        return self.jet(u)[0]
+
+
+def chart_rhs(kernel, chart, origin):
+    """The geodesic equations in the chart, for the state (u − origin, u').
+
+    θ = φ(u) gives θ' = φ'(u) u' and θ'' = φ'(u) u'' + φ''(u) u'², so
+    u'' = (θ'' − φ''(u) u'²) / φ'(u), θ'' from the kernel. ``origin`` has shape
+    (B, n); the returned function maps (t, y) with y of shape (B, 2n) to y'.
+    A state outside the chart (|u| > CHART_LIMIT) or whose derivative is not
+    finite gets derivative 0, so that it freezes and is reported as escaped.
+    """
+    n = origin.shape[-1]
+
+    def rhs(t, y):
+        u = origin + y[:, :n]
+        du = y[:, n:]
+        theta, first, second = chart.jet(u)
+        with np.errstate(all="ignore"):
+            state = np.concatenate([theta, first * du], axis=1)
+            acceleration = kernel.geodesic_rhs(t, state)[:, n:]
+            ddu = (acceleration - second * du**2) / first
+        out = np.concatenate([du, ddu], axis=1)
+        bad = ~np.isfinite(out).all(axis=1) | (np.abs(u) > CHART_LIMIT).any(axis=1)
+        out[bad] = 0.0
+        return out
+
+    return rhs
+
+
+# -- batched integration --------------------------------------------------------
+
+
+_HAS_DOP853_INTERNALS = all(hasattr(DOP853, a) for a in ("E3", "E5"))
+
+
+class _MaxNormDOP853(DOP853):
+    """DOP853 whose error norm is the max over components, not the RMS.
+
+    For one component Hairer's DOP853 estimate is
+    |h| e5² / √(e5² + 0.01 e3²) with e5, e3 the scaled 5th- and 3rd-order error
+    estimates; scipy takes the RMS of it over the state, this the maximum.
+    """
+
+    def _estimate_error_norm(self, K, h, scale):
+        err5 = (K.T @ self.E5) / scale
+        err3 = (K.T @ self.E3) / scale
+        err5_sq = err5 * err5
+        denom = err5_sq + 0.01 * err3 * err3
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(denom > 0, err5_sq / np.sqrt(denom), 0.0)
+        return np.abs(h) * ratio.max(initial=0.0)
+
+
+@dataclass
+class _Flow:
+    """End states (B, m), per-trajectory failure flags, samples (B, T, m), steps."""
+
+    end: np.ndarray
+    failed: np.ndarray
+    samples: np.ndarray | None
+    steps: int
+
+
+def integrate(fun, y0, t_end, *, tol, scale, times=None, max_steps=MAX_STEPS):
+    """Integrate y' = fun(t, y) for a batch y0 of shape (B, m) from 0 to ``t_end``.
+
+    ``scale`` (B,) sets each trajectory's absolute tolerance, ``tol * scale``;
+    the relative tolerance is ``tol``, both in the max norm over the batch.
+    ``times`` (T,) in [0, t_end] are sampled by DOP853's dense output. A batch
+    that exceeds ``max_steps`` or whose step size collapses is split in halves,
+    so a single runaway trajectory is isolated and flagged in ``failed``.
+    """
+    y0 = np.asarray(y0, dtype=float)
+    batch, m = y0.shape
+    rtol = max(tol, TIGHTEST_TOLERANCE)
+    atol = np.repeat(rtol * np.maximum(scale, 1e-300), m)
+    solver_class = _MaxNormDOP853
+    if not _HAS_DOP853_INTERNALS:
+        # scipy's own RMS norm, tightened by √size to bound every component.
+        solver_class = DOP853
+        rtol, atol = rtol / np.sqrt(y0.size), atol / np.sqrt(y0.size)
+        rtol = max(rtol, TIGHTEST_TOLERANCE)
+
+    def flat(t, y):
+        return fun(t, y.reshape(batch, m)).ravel()
+
+    result = _run_solver(solver_class, flat, y0, t_end, rtol, atol, times, max_steps)
+    if result is not None:
+        return result
+    if batch == 1:
+        samples = None if times is None else np.full((1, len(times), m), np.nan)
+        return _Flow(np.full((1, m), np.nan), np.ones(1, bool), samples, max_steps)
+    half = batch // 2
+    parts = [
+        integrate(
+            lambda t, y, s=s: fun_slice(fun, s, batch, t, y),
+            y0[s],
+            t_end,
+            tol=tol,
+            scale=scale[s],
+            times=times,
+            max_steps=max_steps,
+        )
+        for s in (slice(0, half), slice(half, batch))
+    ]
+    samples = None if times is None else np.concatenate([p.samples for p in parts])
+    return _Flow(
+        np.concatenate([p.end for p in parts]),
+        np.concatenate([p.failed for p in parts]),
+        samples,
+        sum(p.steps for p in parts),
+    )
+
+
+def fun_slice(fun, part, batch, t, y):
+    """fun on a sub-batch: pads it into the full batch (fun may close over it)."""
+    full = np.zeros((batch, y.shape[1]))
+    full[part] = y
+    return fun(t, full)[part]
+
+
+def _run_solver(solver_class, flat, y0, t_end, tol, atol, times, max_steps):
+    batch, m = y0.shape
+    with np.errstate(all="ignore"):
+        solver = solver_class(flat, 0.0, y0.ravel(), t_end, rtol=tol, atol=atol)
+    samples = None
+    if times is not None:
+        times = np.asarray(times, dtype=float)
+        samples = np.empty((batch, len(times), m))
+        at_start = times <= 0
+        samples[:, at_start] = y0[:, None, :]
+    steps = 0
+    while solver.status == "running":
+        if steps >= max_steps:
+            return None
+        with np.errstate(all="ignore"):
+            solver.step()
+        steps += 1
+        if solver.status == "failed":
+            return None
+        if times is not None:
+            inside = (times > solver.t_old) & (times <= solver.t)
+            if inside.any():
+                dense = solver.dense_output()
+                values = dense(times[inside]).reshape(batch, m, -1)
+                samples[:, inside] = np.moveaxis(values, -1, 1)
+    end = solver.y.reshape(batch, m)
+    failed = ~np.isfinite(end).all(axis=1)
+    return _Flow(end, failed, samples, steps)
+
+
+# -- points -----------------------------------------------------------------------------
+
+
+def _points(metric, values, what):
+    """``values`` as a float array (..., n) inside the domain; DomainError if not."""
+    family = metric.family
+    n = metric.dimension
+    if isinstance(values, dict):
+        values = [family.point(values)[s] for s in family.symbols]
+    array = np.asarray(values, dtype=float)
+    if array.shape[-1:] != (n,):
+        raise SpecError(
+            f"the {what} must have shape (..., {n}), one value per parameter "
+            f"({', '.join(family.names)}), not {array.shape}"
+        )
+    chart = Chart.of(family)
+    outside = ~np.isfinite(chart.to_chart(array)).all(axis=-1)
+    for relation in family.constraints:
+        check = sp.lambdify(family.symbols, relation, modules="numpy")
+        outside |= ~np.asarray(check(*np.moveaxis(array, -1, 0)), dtype=bool)
+    if outside.any():
+        index = tuple(int(i) for i in np.argwhere(outside)[0])
+        where = ", ".join(
+            f"{name}={value:.6g}"
+            for name, value in zip(family.names, array[index], strict=True)
+        )
+        at = f" (index {index})" if index else ""
+        raise DomainError(
+            f"the {what} {where}{at} lies outside the parameter domain of family "
+            f"'{family.name}' (or on its boundary, where the metric is singular); "
+            "choose interior points"
+        )
+    return array
+
+
+# -- exp map --------------------------------------------------------------------------
+
+
+def exp_map(metric, base, velocity, t=1.0, *, tol=TOLERANCE):
+    """exp_base(t · velocity): the point at time t of the geodesic through base.
+
+    The geodesic solves x''^k = −Γ^k_ij x'^i x'^j with x(0) = base,
+    x'(0) = velocity; ``base`` and ``velocity`` broadcast to shape (..., n), and
+    the result has that shape. ``tol`` is the local error tolerance (max norm,
+    relative, in the chart); at the default 1e-12 the endpoint agrees with the
+    closed-form geodesics of the normal family to 1e-10 relative (tested). A
+    geodesic that leaves the parameter domain before t raises GeodesicError.
+
+    >>> from symgeo import fisher_metric, load_family
+    >>> g = fisher_metric(load_family("normal"))
+    >>> exp_map(g, [0.0, 1.0], [0.0, 1.0])  # vertical: sigma(t) = exp(t)
+    array([0.        , 2.71828183])
+    """
+    return geodesic_path(metric, base, velocity, [t], tol=tol)[..., 0, :]
+
+
+def geodesic_path(metric, base, velocity, times, *, tol=TOLERANCE):
+    """Points of the geodesic through base with initial velocity, at ``times``.
+
+    ``base`` and ``velocity`` broadcast to (..., n); ``times`` is a sequence of T
+    non-negative numbers; the result has shape (..., T, n).
+    """
+    base = _points(metric, base, "base point")
+    velocity = np.asarray(velocity, dtype=float)
+    base, velocity = np.broadcast_arrays(base, velocity)
+    shape = base.shape[:-1]
+    n = metric.dimension
+    times = np.asarray(times, dtype=float)
+    if times.ndim != 1 or (times < 0).any():
+        raise SpecError("times must be a sequence of non-negative numbers")
+
+    chart = Chart.of(metric.family)
+    origin = chart.to_chart(base).reshape(-1, n)
+    _, first, _ = chart.jet(origin)
+    chart_velocity = velocity.reshape(-1, n) / first
+    y0 = np.concatenate([np.zeros_like(origin), chart_velocity], axis=1)
+    scale = np.abs(chart_velocity).max(axis=1)
+    flow = integrate(
+        chart_rhs(numeric_kernel(metric), chart, origin),
+        y0,
+        float(times.max(initial=0.0)) or 1.0,
+        tol=tol,
+        scale=scale,
+        times=times,
+    )
+    u = origin[:, None, :] + flow.samples[..., :n]
+    escaped = flow.failed | ~np.isfinite(u).all(axis=(1, 2))
+    escaped |= (np.abs(u) > CHART_LIMIT).any(axis=(1, 2))
+    if escaped.any():
+        index = int(np.argmax(escaped))
+        raise GeodesicError(
+            f"the geodesic from {base.reshape(-1, n)[index]} with velocity "
+            f"{velocity.reshape(-1, n)[index]} leaves the parameter domain of "
+            f"family '{metric.family.name}' before t = {times.max():g} (the domain "
+            "is not geodesically complete there); use a shorter velocity"
+        )
+    return chart.from_chart(u).reshape(*shape, len(times), n)
+
+
+# -- log map ----------------------------------------------------------------------------
+
+
+@dataclass
+class GeodesicSolution:
+    """Log map and distance for a batch of point pairs, with their accuracy.
+
+    Arrays have the batch shape (...) of the pairs, with a trailing n for points
+    and velocities. ``velocity`` is log_start(end) in the parameter coordinates
+    (the initial velocity of the geodesic on 0 <= t <= 1; None for a closed
+    form), ``distance`` its length. ``estimated_error`` bounds the error of the
+    distance: the change made by a last correction at a 100 times tighter
+    tolerance (or the rounding error of a closed form). ``residual`` is the
+    boundary-condition miss |u(1) − u_end|∞ in the chart before that correction.
+    ``converged`` is False for a pair that failed (then its distance is NaN).
+    """
+
+    start: np.ndarray
+    end: np.ndarray
+    distance: np.ndarray
+    estimated_error: np.ndarray
+    method: str
+    velocity: np.ndarray | None = None
+    residual: np.ndarray | None = None
+    iterations: np.ndarray | None = None
+    converged: np.ndarray | None = None
+    notes: list = field(default_factory=list)
+
+
+def log_map(metric, a, b, *, tol=TOLERANCE, on_failure="raise"):
+    """log_a(b): the initial velocity of the geodesic from a to b on 0 <= t <= 1.
+
+    ``a`` and ``b`` broadcast to shape (..., n); the result has that shape. See
+    :func:`solve_log` for the method and the error handling.
+
+    >>> from symgeo import fisher_metric, load_family
+    >>> g = fisher_metric(load_family("normal"))
+    >>> v = log_map(g, [0.0, 1.0], [0.0, 2.0])
+    >>> np.allclose(exp_map(g, [0.0, 1.0], v), [0.0, 2.0], rtol=1e-10)
+    True
+    """
+    return solve_log(metric, a, b, tol=tol, on_failure=on_failure).velocity
+
+
+def distance(metric, a, b, *, method="auto", tol=TOLERANCE, on_failure="raise"):
+    """The geodesic distance d(a, b) of ``metric``, for pairs of shape (..., n).
+
+    ``method`` is ``"auto"`` (a closed form of :mod:`symgeo.closed_forms` when the
+    metric matches one, else shooting), ``"closed form"``, ``"shooting"`` or
+    ``"bvp"`` (scipy's ``solve_bvp``, the independent reference). Returns an
+    array of shape (...); :func:`distance_solution` gives the error estimate.
+
+    >>> from symgeo import fisher_metric, load_family
+    >>> g = fisher_metric(load_family("normal"))
+    >>> float(distance(g, [1.0, 2.0], [3.0, 1.0]))  # sqrt(2) arccosh(1.75)
+    1.6388053279384...
+    >>> float(distance(g, [1.0, 2.0], [3.0, 1.0], method="shooting"))
+    1.6388053279384...
+    """
+    solution = distance_solution(
+        metric, a, b, method=method, tol=tol, on_failure=on_failure
+    )
+    return solution.distance
+
+
+def distance_solution(metric, a, b, *, method="auto", tol=TOLERANCE, on_failure="raise"):
+    """d(a, b) as a :class:`GeodesicSolution` (distance, estimated error, method)."""
+    from .closed_forms import closed_form_distance
+
+    if method not in ("auto", "closed form", "shooting", "bvp"):
+        raise SpecError(
+            f"unknown distance method {method!r}; write 'auto', 'closed form', "
+            "'shooting' or 'bvp'"
+        )
+    if method in ("auto", "closed form"):
+        solution = closed_form_distance(metric, a, b)
+        if solution is not None:
+            return solution
+        if method == "closed form":
+            raise SpecError(
+                f"the {metric.title} matches no closed-form distance; use "
+                "method='shooting'"
+            )
+    if method == "bvp":
+        return solve_log_bvp(metric, a, b, tol=max(tol, 1e-13))
+    return solve_log(metric, a, b, tol=tol, on_failure=on_failure)
+
+
+def solve_log(metric, a, b, *, tol=TOLERANCE, on_failure="raise"):
+    """Log map and distance by shooting, for pairs a, b of shape (..., n).
+
+    Newton's method on v ↦ u(1; v) − u_b in the chart (module docstring), from
+    the chart's straight line v = u_b − u_a; the Jacobian comes from n
+    neighbouring geodesics integrated in the same batch. The integration
+    tolerance follows the residual down to ``tol``; a last correction at
+    ``tol``/100 gives the estimated error. A pair that does not converge is
+    retried from a ``solve_bvp`` solution; if it still fails, GeodesicError is
+    raised, or with ``on_failure="nan"`` its distance is NaN and ``converged``
+    False. Returns a :class:`GeodesicSolution`.
+    """
+    if on_failure not in ("raise", "nan"):
+        raise SpecError("on_failure must be 'raise' or 'nan'")
+    start_time = time.monotonic()
+    a = _points(metric, a, "start point")
+    b = _points(metric, b, "end point")
+    a, b = np.broadcast_arrays(a, b)
+    shape = a.shape[:-1]
+    n = metric.dimension
+    pairs_a, pairs_b = a.reshape(-1, n), b.reshape(-1, n)
+
+    problem = _Shooting(metric, pairs_a, pairs_b, tol)
+    problem.solve(np.arange(len(pairs_a)))
+    retry = np.flatnonzero(~problem.converged)
+    if retry.size:
+        log.info("shooting failed for %d pairs; retrying from solve_bvp", retry.size)
+        for index in retry:
+            guess = _bvp_velocity(problem, index)
+            if guess is not None:
+                problem.velocity[index] = guess
+                problem.solve(np.array([index]), from_guess=True)
+    problem.finish()
+
+    failed = ~problem.converged
+    if failed.any() and on_failure == "raise":
+        index = int(np.flatnonzero(failed)[0])
+        raise GeodesicError(
+            f"no geodesic of the {metric.title} was found from "
+            f"{_where(metric, pairs_a[index])} to {_where(metric, pairs_b[index])} "
+            f"({problem.reason[index]}; {failed.sum()} of {failed.size} pairs "
+            "failed); try method='bvp', or points less far apart"
+        )
+    log.info(
+        "log map of %d pairs (%s) in %.3f s",
+        failed.size,
+        metric.title,
+        time.monotonic() - start_time,
+    )
+    velocity = problem.velocity * problem.first_a
+    velocity[failed] = np.nan
+    return GeodesicSolution(
+        start=a,
+        end=b,
+        distance=problem.distance.reshape(shape),
+        estimated_error=problem.error.reshape(shape),
+        method="shooting (Newton, DOP853)",
+        velocity=velocity.reshape(*shape, n),
+        residual=problem.residual.reshape(shape),
+        iterations=problem.iterations.reshape(shape),
+        converged=problem.converged.reshape(shape),
+    )
+
+
+def _where(metric, point):
+    return "(" + ", ".join(
+        f"{name}={value:.6g}" for name, value in zip(metric.family.names, point, strict=True)
+    ) + ")"
+
+
+class _Shooting:
+    """State of the batched Newton iteration of :func:`solve_log` (pairs (P, n))."""
+
+    def __init__(self, metric, a, b, tol):
+        self.metric = metric
+        self.kernel = numeric_kernel(metric)
+        self.chart = Chart.of(metric.family)
+        self.tol = max(tol, TIGHTEST_TOLERANCE * 100)
+        pairs, n = a.shape
+        self.n = n
+        self.ua = self.chart.to_chart(a)
+        self.ub = self.chart.to_chart(b)
+        self.delta = self.ub - self.ua
+        self.size = np.maximum(np.abs(self.delta).max(axis=1), 1e-300)
+        self.first_a = self.chart.jet(self.ua)[1]
+        self.metric_a = self.kernel.metric(*np.moveaxis(a, -1, 0))
+        self.velocity = self.delta.copy()
+        self.jacobian = np.zeros((pairs, n, n))
+        self.residual = np.full(pairs, np.nan)
+        self.iterations = np.zeros(pairs, int)
+        self.converged = np.zeros(pairs, bool)
+        self.distance = np.full(pairs, np.nan)
+        self.error = np.full(pairs, np.nan)
+        self.reason = ["not attempted"] * pairs
+        self.bound = self._chart_line_length()
+        same = self.size <= 1e-300
+        self.converged[same] = True
+        self.distance[same] = self.error[same] = self.residual[same] = 0.0
+        self.velocity[same] = 0.0
+
+    def _chart_line_length(self):
+        """Length of the chart's straight line from a to b (Gauss-Legendre, 24 nodes)."""
+        nodes, weights = np.polynomial.legendre.leggauss(24)
+        s = (nodes + 1) / 2
+        u = self.ua[:, None, :] + s[None, :, None] * self.delta[:, None, :]
+        theta, first, _ = self.chart.jet(u)
+        tangent = first * self.delta[:, None, :]
+        g = self.kernel.metric(*np.moveaxis(theta, -1, 0))
+        speed = np.sqrt(np.einsum("psi,psij,psj->ps", tangent, g, tangent))
+        return speed @ weights / 2
+
+    def _endpoints(self, index, velocities, tol):
+        """u(1) − u_a for velocities (K, m, n) of pairs ``index`` (K,): (K, m, n)."""
+        count, m, n = velocities.shape
+        origin = np.repeat(self.ua[index], m, axis=0)
+        flat = velocities.reshape(-1, n)
+        y0 = np.concatenate([np.zeros_like(flat), flat], axis=1)
+        scale = np.repeat(np.abs(velocities[:, 0, :]).max(axis=1), m)
+        flow = integrate(
+            chart_rhs(self.kernel, self.chart, origin), y0, 1.0, tol=tol, scale=scale
+        )
+        end = flow.end[:, :n].reshape(count, m, n)
+        failed = flow.failed.reshape(count, m).any(axis=1)
+        return end, failed, flow.steps
+
+    def _evaluate(self, index, velocity, tol, with_jacobian=True):
+        """Residual (K, n), Jacobian (K, n, n) and failure flags at ``velocity``."""
+        n = self.n
+        if with_jacobian:
+            h = FD_STEP * np.maximum(np.abs(velocity).max(axis=1), self.size[index])
+            trial = np.repeat(velocity[:, None, :], n + 1, axis=1)
+            trial[:, 1:, :] += h[:, None, None] * np.eye(n)[None]
+        else:
+            trial = velocity[:, None, :]
+        end, failed, steps = self._endpoints(index, trial, tol)
+        residual = end[:, 0, :] - self.delta[index]
+        jacobian = None
+        if with_jacobian:
+            jacobian = (end[:, 1:, :] - end[:, :1, :]).transpose(0, 2, 1) / h[:, None, None]
+        failed |= ~np.isfinite(residual).all(axis=1)
+        return residual, jacobian, failed, steps
+
+    def solve(self, index, from_guess=False):
+        """Damped Newton for the pairs ``index`` until converged or out of tries."""
+        index = index[~self.converged[index]]
+        if index.size == 0:
+            return
+        n = self.n
+        v = self.velocity[index].copy()
+        residual, jacobian, failed, _ = self._evaluate(index, v, LOOSE_TOLERANCE)
+        norm = np.where(failed, np.inf, np.abs(residual).max(axis=1) / self.size[index])
+        damping = np.ones(index.size)
+        done = np.zeros(index.size, bool)
+        tol_now = np.full(index.size, LOOSE_TOLERANCE)
+        bad_start = failed.copy()
+        for iteration in range(1, MAX_NEWTON + 1):
+            live = ~done & ~bad_start
+            if not live.any():
+                break
+            k = np.flatnonzero(live)
+            step = -np.linalg.solve(jacobian[k], residual[k][..., None])[..., 0]
+            # Limit a step to the scale of the problem (a poor guess can shoot far).
+            limit = 2.0 * np.maximum(np.abs(v[k]).max(axis=1), self.size[index[k]])
+            big = np.abs(step).max(axis=1)
+            step *= np.minimum(1.0, limit / np.maximum(big, 1e-300))[:, None]
+            trial = v[k] + damping[k, None] * step
+            tol_next = np.clip(1e-3 * norm[k], self.tol, LOOSE_TOLERANCE)
+            tol_next = np.minimum(tol_next, tol_now[k])
+            r_new, j_new, f_new, steps = self._evaluate(index[k], trial, tol_next.min())
+            n_new = np.where(f_new, np.inf, np.abs(r_new).max(axis=1) / self.size[index[k]])
+            better = n_new < np.maximum(norm[k] * (1 - 0.25 * damping[k]), 10 * self.tol)
+            accept = k[better]
+            v[accept] = trial[better]
+            residual[accept], jacobian[accept] = r_new[better], j_new[better]
+            small_step = (
+                damping[k] * np.abs(step).max(axis=1)
+                <= 10 * self.tol * np.maximum(np.abs(v[k]).max(axis=1), self.size[index[k]])
+            )
+            norm[accept] = n_new[better]
+            tol_now[accept] = tol_next.min()
+            damping[accept] = np.minimum(1.0, 2 * damping[accept])
+            reject = k[~better]
+            damping[reject] /= 4
+            self.iterations[index[k]] += 1
+            finished = better & small_step & (tol_now[k] <= self.tol)
+            done[k[finished]] = True
+            stuck = k[damping[k] < 1e-6]
+            bad_start[stuck] = True
+            log.debug(
+                "Newton iteration %d: %d pairs, tol %.1e, %d steps, worst residual %.2e",
+                iteration,
+                k.size,
+                tol_next.min(),
+                steps,
+                norm[k].max(),
+            )
+        self.velocity[index] = v
+        self.jacobian[index] = jacobian
+        self.converged[index] = done
+        for i, ok in zip(index, done, strict=True):
+            if not ok:
+                self.reason[i] = (
+                    "the Newton iteration did not converge"
+                    if np.isfinite(norm[index == i]).all()
+                    else "the geodesics of the shooting left the domain"
+                )
+
+    def finish(self):
+        """Final correction at tol/100: distance, estimated error, minimality check."""
+        index = np.flatnonzero(self.converged & (self.size > 1e-300))
+        if index.size == 0:
+            return
+        v = self.velocity[index]
+        d_before = self._length(index, v)
+        residual, _, failed, _ = self._evaluate(
+            index, v, self.tol / 100, with_jacobian=False
+        )
+        correction = -np.linalg.solve(self.jacobian[index], residual[..., None])[..., 0]
+        v_final = v + correction
+        d_after = self._length(index, v_final)
+        self.velocity[index] = v_final
+        self.distance[index] = d_after
+        self.residual[index] = np.abs(residual).max(axis=1)
+        self.error[index] = np.abs(d_after - d_before) + 4 * np.finfo(float).eps * d_after
+        too_long = d_after > self.bound[index] * (1 + MINIMALITY_SLACK)
+        bad = failed | too_long | ~np.isfinite(d_after)
+        for i, is_long in zip(index[bad], too_long[bad], strict=True):
+            self.reason[i] = (
+                "the geodesic found is longer than the chart's straight line, so "
+                "it is not the shortest one"
+                if is_long
+                else "the final check integration failed"
+            )
+        self.converged[index[bad]] = False
+        self.distance[index[bad]] = np.nan
+
+    def _length(self, index, v):
+        """√(vᵀ g(a) v) with v in the chart: the length of the geodesic on [0, 1]."""
+        tangent = v * self.first_a[index]
+        g = self.metric_a[index]
+        return np.sqrt(np.einsum("pi,pij,pj->p", tangent, g, tangent))
+
+
+# -- solve_bvp: fallback and independent reference ------------------------------
+
+
+def _bvp_problem(kernel, chart, ua, ub):
+    n = ua.size
+
+    def fun(t, y):
+        u, du = y[:n].T, y[n:].T
+        theta, first, second = chart.jet(u)
+        with np.errstate(all="ignore"):
+            acc = kernel.geodesic_rhs(t, np.concatenate([theta, first * du], axis=1))
+            ddu = (acc[:, n:] - second * du**2) / first
+        return np.concatenate([du, ddu], axis=1).T
+
+    def bc(ya, yb):
+        return np.concatenate([ya[:n] - ua, yb[:n] - ub])
+
+    return fun, bc
+
+
+def _bvp_solve(kernel, chart, ua, ub, tol, nodes=11, max_nodes=200_000):
+    fun, bc = _bvp_problem(kernel, chart, ua, ub)
+    t = np.linspace(0.0, 1.0, nodes)
+    y = np.concatenate([ua[:, None] + np.outer(ub - ua, t), np.outer(ub - ua, np.ones_like(t))])
+    with np.errstate(all="ignore"):
+        sol = solve_bvp(fun, bc, t, y, tol=tol, bc_tol=tol, max_nodes=max_nodes)
+    return sol
+
+
+def _bvp_velocity(problem, index):
+    """Initial chart velocity from solve_bvp at a moderate tolerance, or None."""
+    sol = _bvp_solve(
+        problem.kernel, problem.chart, problem.ua[index], problem.ub[index], 1e-6
+    )
+    if not sol.success:
+        problem.reason[index] = f"solve_bvp also failed ({sol.message})"
+        return None
+    return sol.y[problem.n :, 0]
+
+
+def curve_length(metric, chart, sol, n, order=12):
+    """Length ∫ |x'(t)|_g dt of a solve_bvp curve (positions in the chart).
+
+    The cubic interpolant is integrated interval by interval with ``order``-point
+    Gauss-Legendre. A geodesic is a critical point of length, so a curve within
+    δ of it (and joining the same endpoints) has length d + O(δ²).
+    """
+    nodes, weights = np.polynomial.legendre.leggauss(order)
+    mesh = sol.x
+    left, width = mesh[:-1], np.diff(mesh)
+    t = (left[:, None] + width[:, None] * (nodes[None, :] + 1) / 2).ravel()
+    u = sol.sol(t)[:n].T
+    du = sol.sol(t, 1)[:n].T
+    theta, first, _ = chart.jet(u)
+    tangent = first * du
+    g = numeric_kernel(metric).metric(*np.moveaxis(theta, -1, 0))
+    speed = np.sqrt(np.einsum("pi,pij,pj->p", tangent, g, tangent))
+    return float((speed.reshape(len(left), order) @ weights) @ (width / 2))
+
+
+def solve_log_bvp(metric, a, b, *, tol=1e-13):
+    """d(a, b) by scipy's ``solve_bvp`` (collocation), independent of the shooting.
+
+    The boundary value problem is posed in the chart with the straight line as
+    the initial guess; the distance is the length of the collocation curve
+    (:func:`curve_length`), which exceeds d by O(δ²) for a curve δ away from the
+    geodesic. The estimated error is the change of that length between the
+    solution at ``tol`` and at 100 ``tol``. One pair at a time; slow, meant as
+    a reference and a fallback. Pairs have shape (..., n).
+    """
+    a = _points(metric, a, "start point")
+    b = _points(metric, b, "end point")
+    a, b = np.broadcast_arrays(a, b)
+    shape = a.shape[:-1]
+    n = metric.dimension
+    chart = Chart.of(metric.family)
+    kernel = numeric_kernel(metric)
+    ua = chart.to_chart(a.reshape(-1, n))
+    ub = chart.to_chart(b.reshape(-1, n))
+    out = np.full((2, len(ua)), np.nan)
+    velocity = np.full((len(ua), n), np.nan)
+    for i in range(len(ua)):
+        if np.array_equal(ua[i], ub[i]):
+            out[:, i] = 0.0
+            velocity[i] = 0.0
+            continue
+        lengths = []
+        for level in (tol * 100, tol):
+            sol = _bvp_solve(kernel, chart, ua[i], ub[i], level)
+            if not sol.success:
+                raise GeodesicError(
+                    f"solve_bvp found no geodesic of the {metric.title} from "
+                    f"{_where(metric, a.reshape(-1, n)[i])} to "
+                    f"{_where(metric, b.reshape(-1, n)[i])} at tolerance {level:g} "
+                    f"({sol.message})"
+                )
+            lengths.append(curve_length(metric, chart, sol, n))
+        out[0, i] = lengths[1]
+        out[1, i] = abs(lengths[1] - lengths[0])
+        velocity[i] = sol.y[n:, 0] * chart.jet(ua[i])[1]
+    return GeodesicSolution(
+        start=a,
+        end=b,
+        distance=out[0].reshape(shape),
+        estimated_error=out[1].reshape(shape),
+        method="solve_bvp (collocation), length of the collocation curve",
+        velocity=velocity.reshape(*shape, n),
+        converged=np.isfinite(out[0]).reshape(shape),
+    )
+
+
+# -- interpolation ----------------------------------------------------------------------
+
+
+def geodesic(metric, a, b, steps=10, *, tol=TOLERANCE):
+    """The geodesic from a to b at t = 0, 1/steps, ..., 1, shape (steps + 1, n).
+
+    One pair (a and b of shape (n,)); the log map gives the initial velocity and
+    the exp map the points, so the last point is b to the shooting accuracy.
+
+    >>> from symgeo import fisher_metric, load_family
+    >>> g = fisher_metric(load_family("normal"))
+    >>> path = geodesic(g, [0.0, 1.0], [2.0, 1.0], steps=2)
+    >>> path.round(6)  # a half circle over the mu axis, rising in sigma
+    array([[0.      , 1.      ],
+           [1.      , 1.224745],
+           [2.      , 1.      ]])
+    """
+    a = _points(metric, a, "start point")
+    b = _points(metric, b, "end point")
+    if a.ndim != 1 or b.ndim != 1:
+        raise SpecError("geodesic() takes one pair of points, each of shape (n,)")
+    times = np.linspace(0.0, 1.0, int(steps) + 1)
+    velocity = log_map(metric, a, b, tol=tol)
+    path = geodesic_path(metric, a, velocity, times, tol=tol)
+    path[0], path[-1] = a, b
+    return path

@@ -1,0 +1,982 @@
+"""Derivation reports: one document per family, in LaTeX or Markdown.
+
+A report states the family (density or pmf, support, parameters and their
+domains, constraints), then for the Fisher metric and for the pullback
+Wasserstein-2 metric: the matrix g_ij, its inverse g^ij, the non-zero Christoffel
+symbols Γ^k_ij (i ≤ j in coordinate order, Γ^k_ij = Γ^k_ji), the geodesic
+equations and the scalar curvature; then the verdict on closure under W2
+geodesics, the comparison of the two geometries, a table of what was verified
+and how well, and the references of the spec. Conventions are those of
+design.md 2 (no factor 1/4 in the Fisher metric, Benamou-Brenier W2 without
+1/2, Γ^k_ij stored [k, i, j]).
+
+What symgeo cannot provide (a W2 metric that does not exist, a closure test that
+is not available, a derivation that failed) is stated as a sentence in its
+place. The output is deterministic: the same family gives the same bytes (no
+dates, sorted collections). The formulas are printed by
+:mod:`symgeo.latex`; the documents are the jinja2 templates
+``templates/report.tex.j2`` and ``templates/report.md.j2``.
+"""
+
+import importlib
+import logging
+import math
+import re
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import sympy as sp
+
+from .errors import SpecError, SymgeoError
+from .latex import (
+    LINE_WIDTH,
+    arrange,
+    equation_rows,
+    latex,
+    sum_rows,
+    symmetric_matrix_rows,
+    visual_width,
+)
+from .verify import has_closed_form
+
+log = logging.getLogger(__name__)
+
+FORMATS = {".tex": "tex", ".md": "md"}
+METRIC_MARK = {"fisher": "\\mathrm{F}", "wasserstein": "\\mathrm{W}"}
+METRIC_NAMES = {
+    "fisher": "Fisher metric",
+    "wasserstein": "pullback Wasserstein-2 metric",
+}
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+# -- gathering the derivations --------------------------------------------------
+
+
+@dataclass
+class Derivations:
+    """Everything a report shows about one family, and why anything is missing.
+
+    ``missing`` maps ``"fisher"``, ``"wasserstein"``, ``"closure"`` and
+    ``"comparison"`` to the sentence that stands in the report where the result
+    would be; ``distances`` holds, for a metric that does not exist, the formula
+    of the distance itself between two members when it is known.
+
+    >>> from symgeo import load_family
+    >>> d = Derivations(load_family("exponential"))
+    >>> d.fisher is None
+    True
+    """
+
+    family: object
+    fisher: object = None
+    wasserstein: object = None
+    closure: object = None
+    comparison: object = None
+    missing: dict = field(default_factory=dict)
+    distances: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=dict)
+
+    @property
+    def metrics(self):
+        return {"fisher": self.fisher, "wasserstein": self.wasserstein}
+
+
+def _optional(module, attribute):
+    """``symgeo.<module>.<attribute>``, or None when that module is not there."""
+    try:
+        return getattr(importlib.import_module(f".{module}", __package__), attribute)
+    except (ImportError, AttributeError):
+        return None
+
+
+def _reason(exc):
+    """The sentence of a failed or undefined derivation."""
+    return sentence(getattr(exc, "reason", None) or str(exc))
+
+
+def sentence(text):
+    """``text`` as a sentence: capital first letter, final full stop.
+
+    >>> sentence("the family is treated as laws on the interval (-pi, pi)")
+    'The family is treated as laws on the interval (-pi, pi).'
+    """
+    text = str(text).strip()
+    if not text:
+        return text
+    text = text if text.endswith((".", "!", "?")) else text + "."
+    return text[0].upper() + text[1:]
+
+
+def _attempt(derivations, key, build, *args, **options):
+    start = time.monotonic()
+    try:
+        value = build(*args, **options)
+    except (SymgeoError, NotImplementedError) as exc:
+        derivations.missing[key] = _reason(exc)
+        if getattr(exc, "distance", None) is not None:
+            derivations.distances[key] = exc.distance
+        log.info("report of %s: no %s (%s)", derivations.family.name, key, exc)
+        value = None
+    derivations.seconds[key] = time.monotonic() - start
+    return value
+
+
+_BUILDERS = {
+    "fisher": ("fisher", "fisher_metric"),
+    "wasserstein": ("wasserstein", "wasserstein_metric"),
+    "closure": ("closure", "w2_closure"),
+    "comparison": ("compare", "compare"),
+}
+_UNAVAILABLE = {
+    "fisher": "This version of symgeo cannot derive the Fisher metric.",
+    "wasserstein": "This version of symgeo cannot derive the pullback "
+    "Wasserstein-2 metric.",
+    "closure": "This version of symgeo cannot decide closure under W2 geodesics.",
+    "comparison": "This version of symgeo cannot compare the two geometries.",
+}
+_SKIPPED = {
+    "fisher": "The Fisher metric was not derived for this report.",
+    "wasserstein": "The pullback Wasserstein-2 metric was not derived for this report.",
+    "closure": "Closure under W2 geodesics was not tested for this report.",
+    "comparison": "The two geometries were not compared for this report.",
+}
+
+
+def derive_all(
+    family,
+    *,
+    fisher=None,
+    wasserstein=None,
+    closure=None,
+    comparison=None,
+    verify=True,
+    budget=None,
+):
+    """The derivations a report needs, each computed unless given.
+
+    Each keyword takes a result computed beforehand (so that a build derives a
+    family once), None to compute it here, or False to leave it out of the
+    report. A result that cannot be had is None, with the sentence saying why in
+    ``missing``. ``verify=False`` skips the numerical checks of the metrics
+    derived here (much faster; the report then says they were not verified);
+    ``budget`` bounds each symbolic integration or solve in seconds (the
+    default of each derivation when None).
+
+    >>> from symgeo import load_family
+    >>> d = derive_all(load_family("bernoulli"), closure=False)
+    >>> d.fisher.matrix
+    Matrix([[1/(p*(1 - p))]])
+    >>> d.missing["closure"]
+    'Closure under W2 geodesics was not tested for this report.'
+    """
+    derivations = Derivations(family)
+    budgeted = {} if budget is None else {"budget": budget}
+    given = {
+        "fisher": fisher,
+        "wasserstein": wasserstein,
+        "closure": closure,
+        "comparison": comparison,
+    }
+    for key, value in given.items():
+        if value is False:
+            derivations.missing[key] = _SKIPPED[key]
+        elif value is not None:
+            setattr(derivations, key, value)
+            continue
+        if key in derivations.missing:
+            continue
+        build = _optional(*_BUILDERS[key])
+        if build is None:
+            derivations.missing[key] = _UNAVAILABLE[key]
+        elif key in ("fisher", "wasserstein"):
+            metric = _attempt(
+                derivations, key, build, family, verify=verify, **budgeted
+            )
+            setattr(derivations, key, metric)
+        elif key == "closure":
+            derivations.closure = _attempt(derivations, key, build, family, **budgeted)
+        elif derivations.fisher is None or derivations.wasserstein is None:
+            derivations.missing[key] = (
+                "The geometries are not compared because only one of the two "
+                "metrics exists for this family."
+            )
+        else:
+            derivations.comparison = _attempt(
+                derivations, key, build, derivations.fisher, derivations.wasserstein
+            )
+    return derivations
+
+
+# -- formulas --------------------------------------------------------------------
+
+
+def _names_tex(metric, indices):
+    """Coordinate names as an index string: ``kb``, or ``\\mu_{1}\\,s_{12}``."""
+    symbols = metric.coordinates
+    names = [latex(symbols[a]) for a in indices]
+    return ("\\," if any(len(n) > 1 for n in names) else "").join(names)
+
+
+def _dotted(tex, accent):
+    """``\\dot{k}``, ``\\dot{\\mu}_{1}``: the accent on the base of the name."""
+    match = re.fullmatch(r"(\\?[A-Za-z]+)(_\{.*\})?", tex)
+    if not match:
+        return f"\\{accent}{{{tex}}}"
+    return f"\\{accent}{{{match.group(1)}}}{match.group(2) or ''}"
+
+
+def _geodesic_rows(metric):
+    """x''^k = −Σ_{i≤j} (2 − δ_ij) Γ^k_ij x'^i x'^j, one row per coordinate, as a
+    sum over the velocity monomials (the form of the Christoffel symbols kept)."""
+    names = [latex(c) for c in metric.coordinates]
+    n = metric.dimension
+    rows = []
+    for k in range(n):
+        terms = []
+        for i in range(n):
+            for j in range(i, n):
+                symbol = metric.christoffel[k, i, j]
+                if symbol == 0:
+                    continue
+                if i == j:
+                    monomial = f"{_dotted(names[i], 'dot')}^{{2}}"
+                else:
+                    monomial = f"{_dotted(names[i], 'dot')} {_dotted(names[j], 'dot')}"
+                terms.append((_shorter(-(1 if i == j else 2) * symbol), monomial))
+        rows += sum_rows(_dotted(names[k], "ddot"), terms)
+    return rows
+
+
+def _shorter(expr):
+    """``expr`` with common factors cancelled, when that makes it shorter."""
+    candidate = sp.factor_terms(sp.cancel(expr))
+    return candidate if sp.count_ops(candidate) < sp.count_ops(expr) else expr
+
+
+def _mark(metric):
+    return METRIC_MARK.get(metric.kind, f"\\mathrm{{{metric.kind}}}")
+
+
+def _metric_section(metric, kind, missing, distance=None, family=None):
+    """The context of one metric: rows of displays, or the sentence of its absence
+    (and the distance between two members, when that is all there is)."""
+    section = {
+        "kind": kind,
+        "name": METRIC_NAMES.get(kind, kind),
+        "available": metric is not None,
+        "missing": missing,
+        "distance": None,
+    }
+    if metric is None:
+        if distance is not None:
+            section["distance"] = distance_rows(_endpoint_formula(distance, family))
+        return section
+    mark = _mark(metric)
+    g = f"g^{{{mark}}}"
+    section.update(
+        symbol=g,
+        dimension=metric.dimension,
+        coordinates=", ".join(latex(c) for c in metric.coordinates),
+        matrix=symmetric_matrix_rows(
+            g, metric.matrix, lambda i, j: f"{g}_{{{_names_tex(metric, (i, j))}}}"
+        ),
+        closed_form=metric.closed_form,
+        unevaluated=[
+            f"{g}_{{{_names_tex(metric, (i, j))}}}"
+            for (i, j), value in metric.entries()
+            if not has_closed_form(value)
+        ],
+        provenance=_provenance(metric, g),
+        notes=[sentence(n) for n in metric.notes],
+    )
+    if not metric.closed_form:
+        return section
+
+    inverse = f"(g^{{{mark}}})^{{-1}}"
+    section["inverse"] = symmetric_matrix_rows(
+        inverse,
+        metric.inverse,
+        lambda i, j: f"(g^{{{mark}}})^{{{_names_tex(metric, (i, j))}}}",
+    )
+    christoffels = []
+    for (k, i, j), value in metric.nonzero_christoffels():
+        upper = latex(metric.coordinates[k])
+        lhs = f"\\Gamma^{{{upper}}}_{{{_names_tex(metric, (i, j))}}}"
+        christoffels.append(equation_rows(lhs, value))
+    section["christoffels"] = arrange(christoffels)
+    section["geodesics"] = _geodesic_rows(metric)
+    section["curvature"] = equation_rows("R", metric.scalar_curvature)
+    return section
+
+
+def distance_rows(formula):
+    """Rows ``W_2(θ_0, θ_1) &= …``; a square root too wide for the line is shown
+    as W_2² = … so that what is under it can be broken.
+
+    >>> p0, p1 = sp.symbols("p_0 p_1", positive=True)
+    >>> distance_rows(sp.sqrt(sp.Abs(p0 - p1)))
+    ['W_{2}(\\\\theta_{0}, \\\\theta_{1}) &= \\\\sqrt{\\\\left|{p_{0} - p_{1}}\\\\right|}']
+    """
+    lhs = "W_{2}(\\theta_{0}, \\theta_{1})"
+    square_root = formula.is_Pow and formula.exp == sp.Rational(1, 2)
+    if square_root and visual_width(f"{lhs} = {latex(formula)}") > LINE_WIDTH:
+        return equation_rows(f"{lhs}^{{2}}", formula.base)
+    return equation_rows(lhs, formula)
+
+
+def _endpoint_formula(formula, family):
+    """A formula in the endpoint parameters (``k_0``, ``k1``…) as SymPy, or
+    left as text (printed verbatim) when it does not parse."""
+    if isinstance(formula, sp.Basic):
+        return formula
+    from .parsing import parse_expression
+
+    scope = {}
+    for symbol in getattr(family, "symbols", ()):
+        for suffix in ("_0", "_1", "0", "1"):
+            name = f"{symbol.name}{suffix}"
+            scope[name] = sp.Symbol(name, **symbol.assumptions0)
+    for name in ("k", "t", "x"):
+        scope.setdefault(name, sp.Symbol(name))
+    try:
+        return parse_expression(str(formula), scope, where="a distance formula")
+    except SymgeoError:
+        return sp.Symbol(f"\\texttt{{{escape_tex(formula)}}}")
+
+
+def _provenance(metric, g):
+    """``[(strategy, "g_{kk}, g_{kb}")]``, strategies in alphabetical order."""
+    by_strategy = {}
+    for (i, j), strategy in sorted(metric.provenance.items()):
+        by_strategy.setdefault(strategy, []).append(
+            f"{g}_{{{_names_tex(metric, (i, j))}}}"
+        )
+    return sorted(by_strategy.items())
+
+
+# -- numbers and values ----------------------------------------------------------
+
+
+def scientific(value, digits=1):
+    """``value`` as LaTeX in scientific notation.
+
+    >>> scientific(2.047e-16)
+    '2.0 \\\\times 10^{-16}'
+    >>> scientific(0.0), scientific(1e-10)
+    ('0', '10^{-10}')
+    """
+    if value == 0:
+        return "0"
+    if not math.isfinite(value):
+        return "\\infty" if value > 0 else "-\\infty"
+    exponent = math.floor(math.log10(abs(value)))
+    mantissa = value / 10**exponent
+    if round(mantissa, digits) == 10:
+        mantissa, exponent = mantissa / 10, exponent + 1
+    if exponent == 0:
+        return f"{mantissa:.{digits}f}"
+    if abs(mantissa - 1) < 0.5 * 10**-digits:
+        return f"10^{{{exponent}}}"
+    return f"{mantissa:.{digits}f} \\times 10^{{{exponent}}}"
+
+
+def _number(value):
+    """A parameter value or a residual, to four significant digits."""
+    if isinstance(value, sp.Basic):
+        return latex(value)
+    value = float(value)
+    if value != 0 and not 1e-3 <= abs(value) < 1e5:
+        return scientific(value, 3)
+    return f"{value:.4g}"
+
+
+def value_latex(value, family=None):
+    """A value of a closure or comparison record as inline LaTeX.
+
+    >>> value_latex({"k": 2.0, "b": 1.5})
+    'k = 2, b = 1.5'
+    >>> value_latex(True)
+    '\\\\text{yes}'
+    """
+    if value is None:
+        return "\\text{undecided}"
+    if isinstance(value, bool):
+        return "\\text{yes}" if value else "\\text{no}"
+    if isinstance(value, (int, float)):
+        return _number(value)
+    if isinstance(value, sp.Basic):
+        return latex(value)
+    if isinstance(value, dict):
+        return ", ".join(
+            f"{latex(sp.Symbol(str(k)))} = {value_latex(v, family)}"
+            for k, v in value.items()
+        )
+    if isinstance(value, (list, tuple)):
+        return "(" + ", ".join(value_latex(v, family) for v in value) + ")"
+    return _expression_latex(str(value), family)
+
+
+def _expression_latex(text, family):
+    """A formula given as text, printed by the LaTeX printer when it parses."""
+    from .parsing import parse_expression
+
+    scope = {}
+    if family is not None:
+        scope = {str(s): s for s in family.symbols}
+        if family.variable is not None:
+            scope[str(family.variable)] = family.variable
+    scope.setdefault("t", sp.Symbol("t"))
+    scope.setdefault("u", sp.Symbol("u"))
+    try:
+        return latex(parse_expression(text, scope, where="a report value"))
+    except (SymgeoError, SyntaxError, TypeError, ValueError):
+        return f"\\text{{{escape_tex(text)}}}"
+
+
+# -- closure and comparison ----------------------------------------------------------
+
+
+def _record(result):
+    as_dict = getattr(result, "as_dict", None)
+    return as_dict() if callable(as_dict) else dict(vars(result))
+
+
+def closure_context(closure, family=None):
+    """The closure verdict as ``{verdict, method, rows, notes}`` for a report."""
+    family = family if hasattr(family, "symbols") else None
+    record = _record(closure)
+    closed = getattr(closure, "closed", record.get("closed"))
+    verdict = {
+        True: "closed under W2 geodesics",
+        False: "not closed under W2 geodesics",
+        None: "undecided: symgeo could neither prove nor refute closure",
+    }[closed]
+    rows = []
+    certificate = getattr(closure, "certificate", record.get("certificate"))
+    if closed and certificate is not None:
+        rows += _certificate_rows(certificate, family)
+    counterexample = getattr(closure, "counterexample", record.get("counterexample"))
+    if closed is False and counterexample is not None:
+        rows += _counterexample_rows(counterexample, family)
+    return {
+        "closed": closed,
+        "verdict": verdict,
+        "method": str(getattr(closure, "method", record.get("method", ""))),
+        "rows": rows,
+        "notes": [
+            sentence(n) for n in getattr(closure, "notes", record.get("notes", ()))
+        ],
+    }
+
+
+def _certificate_rows(certificate, family):
+    if isinstance(certificate, dict):
+        rows = []
+        for name, formula in certificate.items():
+            lhs = f"{latex(sp.Symbol(str(name)))}(t)"
+            rows.append(f"{lhs} &= {value_latex(formula, family)}")
+        return rows
+    return [f"\\theta(t) &= {value_latex(certificate, family)}"]
+
+
+def _counterexample_rows(counterexample, family):
+    if not isinstance(counterexample, dict):
+        return [f"&{value_latex(counterexample, family)}"]
+    labels = {
+        "from": "\\theta_{0}",
+        "to": "\\theta_{1}",
+        "t": "t",
+        "residual": "\\text{distance to the family}",
+        "w2": "W_{2}(\\theta_{0}, \\theta_{1})",
+        "nearest": "\\text{nearest member } \\theta^{*}",
+        "quadrature_error": "\\text{quadrature error}",
+        "noise_level": "\\text{noise level}",
+    }
+    rows = []
+    for key, value in counterexample.items():
+        label = labels.get(key, f"\\text{{{escape_tex(str(key))}}}")
+        rows.append(f"{label} &: {value_latex(value, family)}")
+    return rows
+
+
+_COMPARISON_LABELS = {
+    "conformal": "conformal (g^W = f g^F)",
+    "same_geodesics": "same geodesics (projectively equivalent)",
+}
+
+
+def comparison_context(comparison, family=None):
+    """The comparison as ``[(label, inline LaTeX)]`` and notes for a report."""
+    family = family if hasattr(family, "symbols") else None
+    record = _record(comparison)
+    items = []
+    notes = [sentence(n) for n in record.pop("notes", ())]
+    for key, value in record.items():
+        if key in ("family", "parameters", "fisher", "wasserstein"):
+            continue
+        label = _COMPARISON_LABELS.get(key, key.replace("_", " "))
+        items.append((label, value_latex(value, family)))
+    return {"items": items, "notes": notes}
+
+
+# -- notebook and terminal displays ------------------------------------------------
+
+
+def _display(rows):
+    body = " \\\\ ".join(rows)
+    return f"$\\displaystyle \\begin{{aligned}} {body} \\end{{aligned}}$"
+
+
+def metric_latex(metric):
+    """The metric as LaTeX for Jupyter: its title and its full matrix.
+
+    >>> from symgeo import fisher_metric, load_family
+    >>> text = metric_latex(fisher_metric(load_family("gamma")))
+    >>> text.startswith("$\\\\displaystyle"), "\\\\psi^{(1)}(k)" in text
+    (True, True)
+    """
+    coordinates = ", ".join(latex(c) for c in metric.coordinates)
+    title = METRIC_NAMES.get(metric.kind, metric.kind)
+    name = metric.family.name.replace("_", "\\_")
+    return _display(
+        [
+            f"&\\text{{{title} of {name} in }} ({coordinates})",
+            f"g^{{{_mark(metric)}}} &= {latex(metric.matrix)}",
+        ]
+    )
+
+
+def closure_latex(closure, family=None):
+    """The closure verdict as LaTeX for Jupyter (``_repr_latex_``)."""
+    context = closure_context(closure, family or getattr(closure, "family", None))
+    rows = [f"&\\text{{{context['verdict']}}}"]
+    if context["method"]:
+        rows.append(f"&\\text{{method: {_plain(context['method'])}}}")
+    return _display(rows + context["rows"])
+
+
+def comparison_latex(comparison, family=None):
+    """The comparison of the two geometries as LaTeX for Jupyter."""
+    context = comparison_context(comparison, family)
+    rows = [
+        f"\\text{{{_plain(label)}}} &: {value}" for label, value in context["items"]
+    ]
+    return _display(rows or ["&\\text{nothing to compare}"])
+
+
+def _plain(text):
+    """Text for ``\\text{...}`` in MathJax: braces and backslashes removed."""
+    return re.sub(r"[\\{}$^_%#&~]", " ", str(text))
+
+
+def closure_text(closure):
+    """The closure verdict as terminal text (``__str__``)."""
+    record = _record(closure)
+    closed = getattr(closure, "closed", record.get("closed"))
+    verdict = {True: "closed", False: "not closed", None: "undecided"}[closed]
+    lines = [f"closure under W2 geodesics: {verdict}"]
+    method = getattr(closure, "method", record.get("method"))
+    if method:
+        lines.append(f"  method: {method}")
+    for key in ("certificate", "counterexample"):
+        value = getattr(closure, key, record.get(key))
+        if value is not None:
+            lines.append(f"  {key}: {_text_value(value)}")
+    lines += [
+        f"  note: {n}" for n in getattr(closure, "notes", record.get("notes", ()))
+    ]
+    return "\n".join(lines)
+
+
+def comparison_text(comparison):
+    """The comparison of the two geometries as terminal text (``__str__``)."""
+    record = _record(comparison)
+    notes = record.pop("notes", ())
+    lines = ["comparison of the Fisher and Wasserstein geometries:"]
+    for key, value in record.items():
+        label = _COMPARISON_LABELS.get(key, key.replace("_", " "))
+        lines.append(f"  {label}: {_text_value(value)}")
+    lines += [f"  note: {n}" for n in notes]
+    return "\n".join(lines)
+
+
+def _text_value(value):
+    if value is None:
+        return "undecided"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} = {_text_value(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return "(" + ", ".join(_text_value(v) for v in value) + ")"
+    return str(value)
+
+
+# -- the document -------------------------------------------------------------------
+
+
+def _support_latex(family):
+    x = latex(family.variable)
+    lo, hi = family.support
+    if family.is_discrete:
+        if family.finite_support is not None and len(family.finite_support) <= 4:
+            points = ", ".join(str(n) for n in family.finite_support)
+            return f"{x} \\in \\{{{points}\\}}"
+        top = "\\ldots" if hi.is_infinite else f"\\ldots, {latex(hi)}"
+        return f"{x} \\in \\{{{latex(lo)}, {latex(lo + 1)}, {top}\\}}"
+    return f"{x} \\in ({latex(lo)}, {latex(hi)})"
+
+
+def _domain_latex(domain):
+    left = "(" if domain.lower_open else "["
+    right = ")" if domain.upper_open else "]"
+    return f"{left}{latex(domain.lower)}, {latex(domain.upper)}{right}"
+
+
+def _family_context(family):
+    coordinates = ", ".join(latex(s) for s in family.symbols)
+    context = {
+        "name": family.name,
+        "title": family.title,
+        "kind": family.kind,
+        "coordinates": coordinates,
+        "parameters": [
+            {
+                "name": p.name,
+                "symbol": latex(p.symbol),
+                "domain": _domain_latex(p.domain),
+            }
+            for p in family.parameters
+        ],
+        "constraints": [latex(c) for c in family.constraints],
+        "references": list(family.references),
+        "spec_hash": family.spec_hash[:12],
+    }
+    if family.kind == "gaussian":
+        d = family.extra["dimension"]
+        half = str(d // 2) if d % 2 == 0 else f"{d}/2"
+        context["what"] = "density"
+        context["density"] = [
+            f"p(x; {coordinates}) &= (2\\pi)^{{-{half}}} (\\det\\Sigma)^{{-1/2}} "
+            "\\exp\\Bigl(-\\tfrac{1}{2} (x - m)^{\\top} \\Sigma^{-1} (x - m)\\Bigr)",
+            *equation_rows("m", family.extra["mean"]),
+            *equation_rows("\\Sigma", family.extra["covariance"]),
+        ]
+        context["support"] = f"x \\in \\mathbb{{R}}^{{{d}}}"
+        return context
+    x = latex(family.variable)
+    context["what"] = "pmf" if family.is_discrete else "density"
+    lhs = f"p({x}; {coordinates})"
+    if family.is_discrete:
+        lhs = f"P(X = {x}) = {lhs}"
+    context["density"] = equation_rows(lhs, family.density)
+    context["support"] = _support_latex(family)
+    return context
+
+
+def report_context(derivations):
+    """The template context of a report: pre-printed formulas and sentences."""
+    from . import __version__
+
+    family = derivations.family
+    metrics = [
+        _metric_section(
+            metric,
+            kind,
+            derivations.missing.get(kind),
+            derivations.distances.get(kind),
+            family,
+        )
+        for kind, metric in derivations.metrics.items()
+    ]
+    verification = []
+    for kind, metric in derivations.metrics.items():
+        if metric is None:
+            continue
+        v = metric.verification
+        verification.append(
+            {
+                "metric": METRIC_NAMES.get(kind, kind),
+                "verified": v is not None,
+                "method": v.method if v else "not verified",
+                "points": len(v.points) if v else 0,
+                "at": [
+                    "(" + ", ".join(_number(x) for x in point.values()) + ")"
+                    for point in v.points
+                ]
+                if v
+                else [],
+                "worst": scientific(v.worst_relative_error) if v else "",
+                "tolerance": scientific(v.tolerance) if v else "",
+                "unevaluated": len(v.unevaluated) if v else 0,
+            }
+        )
+    closure = derivations.closure
+    comparison = derivations.comparison
+    return {
+        "family": _family_context(family),
+        "metrics": metrics,
+        "closure": closure_context(closure, family) if closure is not None else None,
+        "closure_missing": derivations.missing.get("closure"),
+        "comparison": comparison_context(comparison, family)
+        if comparison is not None
+        else None,
+        "comparison_missing": derivations.missing.get("comparison"),
+        "verification": verification,
+        "version": __version__,
+    }
+
+
+# -- escaping and templates ------------------------------------------------------------
+
+_TEX_SPECIAL = {
+    "\\": "\\textbackslash{}",
+    "{": "\\{",
+    "}": "\\}",
+    "$": "\\$",
+    "&": "\\&",
+    "#": "\\#",
+    "^": "\\textasciicircum{}",
+    "_": "\\_",
+    "%": "\\%",
+    "~": "\\textasciitilde{}",
+    "|": "$|$",
+    "<": "$<$",
+    ">": "$>$",
+}
+
+
+def _unicode_name(letter):
+    return letter.upper().replace("LAMBDA", "LAMDA")
+
+
+_GREEK = {
+    unicodedata.lookup(f"GREEK SMALL LETTER {_unicode_name(name)}"): f"\\{name}"
+    for name in (
+        "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi "
+        "pi rho sigma tau upsilon phi chi psi omega"
+    ).split()
+}
+_GREEK |= {
+    unicodedata.lookup(f"GREEK CAPITAL LETTER {_unicode_name(name)}"): f"\\{name}"
+    for name in "Gamma Delta Theta Lambda Xi Pi Sigma Phi Psi Omega".split()
+}
+_TEX_SYMBOLS = {
+    **_GREEK,
+    "∂": "\\partial",
+    "√": "\\surd",
+    "∞": "\\infty",
+    "≤": "\\le",
+    "≥": "\\ge",
+    "≠": "\\ne",
+    "≈": "\\approx",
+    "→": "\\to",
+    "−": "-",
+    "·": "\\cdot",
+    "×": "\\times",
+    "∫": "\\int",
+    "∑": "\\sum",
+    "∈": "\\in",
+    "ℝ": "\\mathbb{R}",
+    "∇": "\\nabla",
+    "↦": "\\mapsto",
+    "½": "\\tfrac{1}{2}",
+    "±": "\\pm",
+    "∝": "\\propto",
+    "≡": "\\equiv",
+    "⊂": "\\subset",
+    "∘": "\\circ",
+    "‖": "\\|",
+    "⟨": "\\langle",
+    "⟩": "\\rangle",
+    "ᵀ": "^{\\top}",
+    "²": "^{2}",
+    "³": "^{3}",
+    "¹": "^{1}",
+    "⁻": "^{-}",
+    "₀": "_{0}",
+    "₁": "_{1}",
+    "₂": "_{2}",
+    "ᵢ": "_{i}",
+    "ⱼ": "_{j}",
+}
+_TEXT_SYMBOLS = {"–": "--", "—": "---", "…": "\\ldots{}", "‘": "`", "’": "'"}
+_ACCENTS = {
+    "\u0300": "`",
+    "\u0301": "'",
+    "\u0302": "^",
+    "\u0303": "~",
+    "\u0306": "u",
+    "\u0308": '"',
+    "\u030c": "v",
+    "\u0327": "c",
+}
+_OPENING_QUOTE = re.compile(r"(?<![A-Za-z0-9])'(?=[^'\n]*'(?![A-Za-z]))")
+_SCRIPTED = re.compile(
+    rf"(?<![A-Za-z0-9_])([A-Za-z{''.join(_GREEK)}])_(\d+|[a-z](?![A-Za-z0-9]))"
+    r"|\^(-?\d+)(?![\d.])"
+)
+
+
+def _escape_char(char):
+    if char in _TEX_SPECIAL:
+        return _TEX_SPECIAL[char]
+    if char in _TEX_SYMBOLS:
+        return f"${_TEX_SYMBOLS[char]}$"
+    if char in _TEXT_SYMBOLS:
+        return _TEXT_SYMBOLS[char]
+    if ord(char) < 128:
+        return char
+    base, *marks = unicodedata.normalize("NFKD", char)
+    if ord(base) < 128 and marks and all(m in _ACCENTS for m in marks):
+        for mark in marks:
+            base = f"\\{_ACCENTS[mark]}{{{base}}}"
+        return base
+    ascii_form = unicodedata.normalize("NFKD", char).encode("ascii", "ignore")
+    return ascii_form.decode() or "?"
+
+
+def escape_tex(text):
+    """Plain text (an error message, a method) as LaTeX text for pdflatex.
+
+    Special characters are escaped; Unicode mathematics (θ, ≤, √, ²) and a
+    one-letter name with a subscript (θ_1, Σ_k) or a power (x^-2) become inline
+    math; accented letters become TeX accents; other non-ASCII characters fall
+    back to their ASCII form.
+
+    >>> escape_tex("E[score_i] ≤ 1e-10 at θ_1 = 2 & 50%")
+    'E[score\\\\_i] $\\\\le$ 1e-10 at $\\\\theta_{1}$ = 2 \\\\& 50\\\\%'
+    >>> print(escape_tex("1/2-Hölder in W2 of 'poisson'"))
+    1/2-H\\"{o}lder in W2 of `poisson'
+    """
+    out = []
+    text = _OPENING_QUOTE.sub("\u2018", str(text))
+    position = 0
+    for match in _SCRIPTED.finditer(text):
+        out += [_escape_char(c) for c in text[position : match.start()]]
+        base, subscript, exponent = match.groups()
+        if exponent is not None:
+            out.append(f"$^{{{exponent}}}$")
+        else:
+            out.append(f"${_TEX_SYMBOLS.get(base, base)}_{{{subscript}}}$")
+        position = match.end()
+    out += [_escape_char(c) for c in text[position:]]
+    return "".join(out).replace("$$", "")
+
+
+def escape_md(text):
+    """Plain text as Markdown: characters Markdown or the math renderer would
+    read are backslash-escaped.
+
+    >>> escape_md("E[score_i] | 2*x $5")
+    'E[score\\\\_i] \\\\| 2\\\\*x \\\\$5'
+    """
+    return re.sub(r"([\\`*_|$<>#])", r"\\\1", str(text))
+
+
+def _environment(fmt):
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        block_start_string="<%",
+        block_end_string="%>",
+        variable_start_string="<<",
+        variable_end_string=">>",
+        comment_start_string="<#",
+        comment_end_string="#>",
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+    )
+    env.filters["text"] = escape_tex if fmt == "tex" else escape_md
+    env.filters["rows"] = lambda rows: " \\\\\n".join(rows)
+    env.filters["inline_list"] = lambda items: ", ".join(f"${x}$" for x in items)
+    env.filters["breakable"] = (
+        (lambda tex: tex.replace(", ", ",\\allowbreak "))
+        if fmt == "tex"
+        else (lambda tex: tex)
+    )
+    return env
+
+
+def render_report(family_or_derivations, fmt="tex"):
+    """The report of a family as a string, ``fmt`` ``"tex"`` or ``"md"``.
+
+    >>> from symgeo import load_family
+    >>> text = render_report(load_family("exponential"), "md")
+    >>> "$$" in text and "\\\\lambda" in text
+    True
+    """
+    if fmt not in FORMATS.values():
+        raise SpecError(f"unknown report format {fmt!r}; write 'tex' or 'md'")
+    derivations = family_or_derivations
+    if not isinstance(derivations, Derivations):
+        derivations = derive_all(derivations)
+    context = report_context(derivations)
+    template = _environment(fmt).get_template(f"report.{fmt}.j2")
+    return template.render(**context)
+
+
+def report_format(path):
+    """``"tex"`` or ``"md"`` from the suffix of ``path``.
+
+    >>> report_format("gamma.md")
+    'md'
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise SpecError(
+            f"cannot tell the report format of {str(path)!r}; "
+            "give a file name ending in .tex or .md"
+        )
+    return FORMATS[suffix]
+
+
+def write_report(family_or_derivations, path):
+    """Write the report to ``path`` (.tex or .md) and return the path."""
+    path = Path(path)
+    text = render_report(family_or_derivations, report_format(path))
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(
+            f"cannot write the report to {path} ({exc.strerror}); "
+            "check that its folder exists and is writable"
+        ) from None
+    log.info("report written to %s", path)
+    return path
+
+
+def build_report_files(build):
+    """``{"report.tex": text, "report.md": text}`` of one family for
+    :mod:`symgeo.build` (``build`` is its ``FamilyBuild``).
+
+    The metrics the build derived and verified are used as they are; a metric
+    the build skipped is derived again here so that the report can state why
+    it does not exist, and the closure and the comparison are derived here.
+    """
+    given = {kind: build.metrics.get(kind) for kind in ("fisher", "wasserstein")}
+    derivations = derive_all(build.family, **given)
+    return {f"report.{fmt}": render_report(derivations, fmt) for fmt in ("tex", "md")}
+
+
+def write_reports(family, directory, derivations=None):
+    """Write ``report.tex`` and ``report.md`` of ``family`` into ``directory``.
+
+    The family is derived once (or ``derivations`` from :func:`derive_all` is
+    used); the files are deterministic. Returns the two paths.
+    """
+    derivations = derivations or derive_all(family)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    return [
+        write_report(derivations, directory / f"report.{suffix}")
+        for suffix in ("tex", "md")
+    ]
