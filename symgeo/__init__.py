@@ -15,6 +15,7 @@ from .catalog import builtin_names, load_family
 from .errors import (
     DerivationError,
     DomainError,
+    MetricUndefined,
     SpecError,
     SymgeoError,
     VerificationError,
@@ -22,6 +23,7 @@ from .errors import (
 from .family import Family
 from .fisher import fisher_metric
 from .metric import Metric
+from .wasserstein import wasserstein_metric
 from .report import render_report, write_report, write_reports
 
 __version__ = "0.1.0"
@@ -34,9 +36,11 @@ __all__ = [
     "SpecError",
     "SymgeoError",
     "VerificationError",
+    "MetricUndefined",
     "builtin_names",
     "fisher_metric",
     "load_family",
+    "wasserstein_metric",
     "render_report",
     "write_report",
     "write_reports",

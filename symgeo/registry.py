@@ -7,8 +7,9 @@ one place.
 
 from .errors import SpecError
 from .fisher import fisher_metric
+from .wasserstein import wasserstein_metric
 
-METRIC_BUILDERS = {"fisher": fisher_metric}
+METRIC_BUILDERS = {"fisher": fisher_metric, "wasserstein": wasserstein_metric}
 
 
 def metric_names():
