@@ -12,6 +12,7 @@ Matrix([
 """
 
 from .catalog import builtin_names, load_family
+from .compare import compare
 from .errors import (
     DerivationError,
     DomainError,
@@ -38,6 +39,7 @@ __all__ = [
     "VerificationError",
     "MetricUndefined",
     "builtin_names",
+    "compare",
     "fisher_metric",
     "load_family",
     "wasserstein_metric",

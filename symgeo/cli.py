@@ -95,6 +95,28 @@ def cmd_eval(args):
     return 0
 
 
+def cmd_compare(args):
+    from .compare import compare
+    from .errors import MetricUndefined
+
+    family = load_family(args.family)
+    fisher = derive_metric(family, "fisher")
+    try:
+        wasserstein = derive_metric(family, "wasserstein")
+    except MetricUndefined as exc:
+        raise MetricUndefined(
+            f"the family '{family.name}' has no pullback W2 metric, so there is no "
+            "Wasserstein geometry to compare with the Fisher geometry (run 'symgeo "
+            f"derive {args.family} --metric wasserstein' to see why)"
+        ) from exc
+    result = compare(fisher, wasserstein)
+    if args.json:
+        print(json.dumps(result.as_json(), indent=2))
+    else:
+        print(result)
+    return 0
+
+
 def cmd_report(args):
     from .report import write_report
 
@@ -319,6 +341,13 @@ def build_parser():
     sub.add_argument("--at", required=True, help="point, like k=2.5,b=1.3")
     sub.add_argument("--json", action="store_true", help="one JSON object on stdout")
     sub.set_defaults(run=cmd_eval)
+
+    sub = commands.add_parser(
+        "compare", help="where the Fisher and Wasserstein geometries agree"
+    )
+    sub.add_argument("family", help="built-in name or path of a .toml spec")
+    sub.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    sub.set_defaults(run=cmd_compare)
 
     sub = commands.add_parser("report", help="derivation report in LaTeX or Markdown")
     sub.add_argument("family", help="built-in name or path of a .toml spec")
