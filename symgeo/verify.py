@@ -84,7 +84,7 @@ def verify_matrix(matrix, reference, points, *, method, what, tolerance=TOLERANC
         for j in range(i, n)
         if (i, j) not in record.unevaluated
     ]
-    for point in points:
+    for point in points if checked else []:
         with mpmath.workdps(DIGITS):
             exact = {(i, j): reference(point, i, j) for i, j in checked}
             closed = {(i, j): evaluate_entry(matrix[i, j], point) for i, j in checked}

@@ -16,7 +16,8 @@ For a continuous family each entry takes the cheapest route that applies:
 3. *quantile route*, two shape parameters: s² ∫ ∂_iQ_Z ∂_jQ_Z du as a sum of
    u^α log^m u (1−u)^β log^n(1−u) terms (beta table), or after u = 1 − e^{−t}
    or u = e^{−t} as t^β log^m t e^{−ct} terms (gamma table: Weibull's polygamma
-   form), else SymPy integration under a time budget;
+   form), or after u = Φ(z) as a Gaussian expectation (log-normal), else
+   SymPy integration under a time budget;
 4. *cdf route*: s² E[v_i v_j] on the standard member, by the expectation ladder
    of :mod:`symgeo.expectation` (Mellin table first);
 5. otherwise an unevaluated ∫_0^1 ∂_iQ ∂_jQ du, or the nested
@@ -431,6 +432,9 @@ def quantile_integral(integrand, *, budget=20.0, integrate=True):
                 return tidy(value), strategy.__doc__.split(":")[0], _reduce(condition)
     if not integrate:
         return None
+    found = _normal_scores(raw, budget)
+    if found is not None:
+        return tidy(found), "normal scores", sp.true
     try:
         with time_budget(budget, "the quantile integral"):
             value = sp.integrate(integrand, (U, 0, 1), conds="none")
@@ -440,6 +444,31 @@ def quantile_integral(integrand, *, budget=20.0, integrate=True):
     if value.has(*_NOT_CLOSED) or value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
         return None
     return tidy(value), "integration", sp.true
+
+
+def _normal_scores(integrand, budget):
+    """∫_0^1 f(√2 erfinv(2u − 1)) du = E f(Z), Z standard normal, by integration.
+
+    The substitution u = Φ(z) turns the quantile of a log-normal or normal
+    member into exp(μ + σz), whose Gaussian moments SymPy integrates.
+    """
+    z = sp.Dummy("z", real=True)
+    score = sp.erfinv(2 * U - 1)
+    if not integrand.has(score):
+        return None
+    moved = integrand.subs(score, z / sp.sqrt(2))
+    if moved.has(U):
+        return None
+    weight = sp.exp(-(z**2) / 2) / sp.sqrt(2 * sp.pi)
+    try:
+        with time_budget(budget, "the normal-score integral"):
+            value = sp.integrate(sp.expand(moved * weight), (z, -sp.oo, sp.oo))
+    except (BudgetExceeded, NotImplementedError, ValueError) as exc:
+        log.debug("normal-score integral: %s", exc)
+        return None
+    if value.has(*_NOT_CLOSED) or value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        return None
+    return value
 
 
 def _beta_table(integrand):
@@ -591,6 +620,19 @@ def _nested_parts(integral):
     return rates, 1 / weight, x, lo, hi
 
 
+def _finite(f):
+    """``f`` with 0 where it has an integrable singularity (t**−½ at t = 0.0);
+    quadrature nodes reach the endpoint only through underflow."""
+
+    def value(t):
+        try:
+            return f(t)
+        except (ZeroDivisionError, OverflowError):
+            return 0.0
+
+    return value
+
+
 def nested_quadrature(rates, density, x, lo, hi):
     """∫ ∂_iF ∂_jF / p dx by nested scipy quadrature, ∂F from the rates ∂_i p.
 
@@ -598,7 +640,7 @@ def nested_quadrature(rates, density, x, lo, hi):
     above it −∫_x^hi ∂_i p. Double precision, relative accuracy about 1e-9.
     """
     p = sp.lambdify(x, density, "scipy")
-    first, second = (sp.lambdify(t, rate, "scipy") for rate, t in rates)
+    first, second = (_finite(sp.lambdify(t, rate, "scipy")) for rate, t in rates)
     lo, hi = float(lo), float(hi)
 
     def quad(f, a, b):
@@ -772,41 +814,44 @@ class _References:
 
 
 def tail_quad(f, nodes):
-    """∫ f over the segments of ``nodes``; a power tail in log scale.
+    """∫ f over the segments of ``nodes``, an infinite end in log scale.
 
-    On [a, ∞) a slowly decaying tail (x^{−1−ε}: a Pareto scale entry near the
-    edge of its region) defeats plain tanh-sinh quadrature; the substitution
-    x = a − 1 + e^s turns it into e^{−εs}, which it integrates to full
-    precision. (−∞, b] likewise with x = b + 1 − e^s. Light tails, where f is
-    negligible e^{12} beyond the end, are integrated directly.
+    Beyond its last finite node a, ∫_a^∞ f dx is ∫_0^S f(a − 1 + e^s) e^s ds:
+    a power tail x^{−1−ε} (a Pareto scale entry near the edge of its region)
+    becomes e^{−εs}, which tanh-sinh quadrature integrates to full precision.
+    S is where f e^s has fallen below 10⁻⁴⁰ of its size at a, found by
+    doubling the distance from a, so that f is never evaluated far out in a
+    light tail (exp(−e^x) tails cost mpmath time in the size of the exponent);
+    S = ∞ for a power tail. (−∞, b] likewise with x = b + 1 − e^s.
 
     >>> mpmath.nstr(tail_quad(lambda x: x ** -1.25, [1, mpmath.inf]), 15)
     '4.0'
     """
     inner = list(nodes)
     total = mpmath.mpf(0)
-    if inner[-1] == mpmath.inf and _heavy(f, inner[-2], 1):
-        a = inner.pop(-2)
-        total += mpmath.quad(
-            lambda s: f(a - 1 + mpmath.exp(s)) * mpmath.exp(s), [0, mpmath.inf]
-        )
-        inner[-1] = a
-    if inner[0] == -mpmath.inf and _heavy(f, inner[1], -1):
-        b = inner.pop(1)
-        total += mpmath.quad(
-            lambda s: f(b + 1 - mpmath.exp(s)) * mpmath.exp(s), [0, mpmath.inf]
-        )
-        inner[0] = b
+    if inner[-1] == mpmath.inf:
+        total += _tail(f, inner[-2], 1)
+        inner.pop()
+    if inner[0] == -mpmath.inf:
+        total += _tail(f, inner[1], -1)
+        inner.pop(0)
     if len(inner) > 1:
         total += mpmath.quad(f, inner)
     return total
 
 
-def _heavy(f, end, direction, far=12):
-    """Whether |f| e^far beyond ``end`` is still above 1e-20 of its size there."""
-    near = abs(f(end + direction)) + abs(f(end + direction / 2))
-    beyond = abs(f(end + direction * mpmath.exp(far))) * mpmath.exp(far)
-    return beyond > mpmath.mpf(10) ** -20 * near
+def _tail(f, end, direction, negligible=mpmath.mpf(10) ** -40, doublings=100):
+    """∫ f from ``end`` to ±∞ (``direction``), in s = log(1 + |x − end|)."""
+    size = abs(f(end + direction / 2)) + abs(f(end + direction))
+    last = mpmath.inf
+    for k in range(doublings):
+        width = mpmath.mpf(2) ** k
+        if abs(f(end + direction * width)) * width <= negligible * size:
+            last = mpmath.log(1 + width)
+            break
+    return mpmath.quad(
+        lambda s: f(end + direction * mpmath.expm1(s)) * mpmath.exp(s), [0, last]
+    )
 
 
 def _derivative(expr, parameter, arguments):
