@@ -40,7 +40,7 @@ import scipy.linalg
 import sympy as sp
 
 from .budget import BudgetExceeded, time_budget
-from .errors import SpecError
+from .errors import DerivationError, SpecError
 from .simplification import tidy
 from .verify import evaluate_entry, has_closed_form
 
@@ -270,11 +270,30 @@ def _closed_form_values(exprs, coords, points):
         except (TypeError, ValueError, ZeroDivisionError, NameError):
             row = np.full(len(exprs), np.nan, dtype=complex)
         if not np.all(np.isfinite(row)):
-            row = np.array(
-                [complex(evaluate_entry(e, point, digits=16)) for e in exprs]
-            )
+            row = np.array([_mpmath_value(e, point) for e in exprs])
         rows.append(row.real)
     return np.array(rows)
+
+
+def _mpmath_value(expr, point):
+    """``expr`` at ``point`` by SymPy's evalf; nan where it is not a finite number."""
+    try:
+        return complex(evaluate_entry(expr, point, digits=16))
+    except (TypeError, ValueError, ZeroDivisionError):
+        return complex(np.nan)
+
+
+def _finite_points(metrics, candidates, count):
+    """The first ``count`` candidate points where every closed-form entry of every
+    metric is finite (a W2 metric can be infinite in part of the parameter space)."""
+    usable = np.ones(len(candidates), dtype=bool)
+    for metric in metrics:
+        coords = list(metric.coordinates)
+        exprs = [e for e in metric.matrix if has_closed_form(e)]
+        if exprs:
+            values = _closed_form_values(exprs, coords, candidates)
+            usable &= np.all(np.isfinite(values), axis=1)
+    return [p for p, ok in zip(candidates, usable, strict=True) if ok][:count]
 
 
 def _samples(metric, points):
@@ -470,7 +489,7 @@ def _conformal(fisher, wasserstein, samples, decider):
 
 
 def _christoffel_differences(fisher, wasserstein):
-    """D^k_ij = Γ_W^k_ij − Γ_F^k_ij as a mutable Array, or None without closed forms."""
+    """D^k_ij = Γ_W^k_ij − Γ_F^k_ij as nested lists indexed [k][i][j]."""
     n = fisher.dimension
     gamma_f, gamma_w = fisher.christoffel, wasserstein.christoffel
     return [
@@ -607,7 +626,13 @@ def compare(fisher, wasserstein, *, points=POINTS, seed=0, seconds=SYMBOLIC_SECO
     start = time.monotonic()
     exact = fisher.closed_form and wasserstein.closed_form
     count = points if exact else min(points, QUADRATURE_POINTS)
-    sample_points = family.sample_points(count, seed=seed)
+    candidates = family.sample_points(4 * count, seed=seed)
+    sample_points = _finite_points((fisher, wasserstein), candidates, count)
+    if not sample_points:
+        raise DerivationError(
+            f"the Fisher and W2 metrics of '{family.name}' are not both finite at "
+            f"any of {len(candidates)} sample points, so there is nothing to compare"
+        )
     samples = {
         "f": _samples(fisher, sample_points),
         "w": _samples(wasserstein, sample_points),
@@ -630,6 +655,13 @@ def compare(fisher, wasserstein, *, points=POINTS, seed=0, seconds=SYMBOLIC_SECO
         for a in range(fisher.dimension)
     ]
     notes = _notes(family, exact, count, decider) + _bowing(samples, lines, decider)
+    if len(sample_points) < count or any(
+        p not in sample_points for p in candidates[:count]
+    ):
+        notes.append(
+            "a metric is infinite at some sample points; only points where both are "
+            f"finite were used ({len(sample_points)} of them)"
+        )
     log.info(
         "compared the geometries of %s in %.1f s", family.name, time.monotonic() - start
     )
