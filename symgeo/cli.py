@@ -14,7 +14,7 @@ import sympy as sp
 
 from . import __version__
 from .catalog import builtin_names, load_family
-from .errors import SpecError, SymgeoError
+from .errors import MetricUndefined, SpecError, SymgeoError
 from .registry import METRIC_BUILDERS, derive_metric, metric_names
 
 log = logging.getLogger("symgeo")
@@ -59,16 +59,40 @@ def cmd_list(args):
 def cmd_derive(args):
     family = load_family(args.family)
     chosen = metric_names() if args.metric == "all" else [args.metric]
-    metrics = [derive_metric(family, which) for which in chosen]
+    metrics, undefined = [], {}
+    for which in chosen:
+        try:
+            metrics.append(derive_metric(family, which))
+        except MetricUndefined as exc:
+            undefined[which] = exc
     if args.format == "json":
         out = {"family": family.name, "parameters": list(family.names)}
         for metric in metrics:
             out[metric.kind] = metric_record(metric)
+        for which, exc in undefined.items():
+            out[which] = {"exists": False, "reason": exc.reason, "distance": exc.distance}
         print(json.dumps(out, indent=2))
-    elif args.format == "latex":
-        print("\n\n".join(metric_latex(m) for m in metrics))
-    else:
-        print("\n\n".join(metric_text(m) for m in metrics))
+        return 0
+    render = metric_latex if args.format == "latex" else metric_text
+    blocks = [render(m) for m in metrics]
+    blocks += [undefined_text(family, which, exc) for which, exc in undefined.items()]
+    print("\n\n".join(blocks))
+    return 0
+
+
+def undefined_text(family, which, exc):
+    """Why the ``which`` metric of ``family`` does not exist, and the distance."""
+    lines = [f"The {which} metric of {family.name} does not exist: {exc.reason}"]
+    if exc.distance is not None:
+        lines.append(f"distance between members (parameters _0, _1): {exc.distance}")
+    return "\n".join(lines)
+
+
+def cmd_closure(args):
+    from .closure import w2_closure
+
+    result = w2_closure(load_family(args.family))
+    print(json.dumps(result.as_dict(), indent=2) if args.json else result)
     return 0
 
 
@@ -348,6 +372,11 @@ def build_parser():
     sub.add_argument("family", help="built-in name or path of a .toml spec")
     sub.add_argument("--json", action="store_true", help="one JSON object on stdout")
     sub.set_defaults(run=cmd_compare)
+
+    sub = commands.add_parser("closure", help="is the family closed under W2 geodesics")
+    sub.add_argument("family", help="built-in name or path of a .toml spec")
+    sub.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    sub.set_defaults(run=cmd_closure)
 
     sub = commands.add_parser("report", help="derivation report in LaTeX or Markdown")
     sub.add_argument("family", help="built-in name or path of a .toml spec")
