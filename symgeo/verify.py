@@ -54,6 +54,8 @@ def evaluate_entry(expr, point, digits=DIGITS):
     """The value of a metric entry at ``point`` as an mpmath number."""
     with mpmath.workdps(digits + 5):
         value = sp.sympify(expr).subs(point).evalf(digits)
+    if value in (sp.oo, -sp.oo):
+        return mpmath.inf if value == sp.oo else -mpmath.inf
     return mpmath.mpmathify(complex(value) if value.has(sp.I) else value)
 
 
