@@ -68,8 +68,17 @@ LOOSE_TOLERANCE = 1e-6
 MAX_STEPS = 20_000
 """Step budget of one batched integration; a batch over it is split in two."""
 
+SHOOTING_STEPS = 300
+"""Step budget of one batched integration of the shooting (geodesics on [0, 1])."""
+
+ESCAPE_RADIUS = 3.0
+"""A shooting trial farther than this many times |u_b − u_a|∞ + 1 is stopped."""
+
 MAX_NEWTON = 40
 """Newton iterations (each one batched integration) before the fallback."""
+
+FIRST_NEWTON = 12
+"""Newton iterations from the chart's straight line before the continuation."""
 
 FD_STEP = 1e-7
 """Relative step of the neighbouring geodesics that give the Jacobi fields."""
@@ -94,6 +103,11 @@ def numeric_kernel(metric):
     The kernel has ``metric(*params)`` of shape (..., n, n),
     ``christoffel(*params)`` of shape (..., n, n, n) indexed ``[k, i, j]`` and
     ``geodesic_rhs(t, y)`` for y of shape (..., 2n) (positions, then velocities).
+    It is the generated kernel of :meth:`Metric.kernel` (its ``_unchecked``
+    functions: the charts keep every point inside the domain), which evaluates
+    cancelling terms such as k ψ₁(k) − 1 by series; where code generation fails,
+    the metric's SymPy forms lambdified. A metric with an entry that has no
+    closed form (an unevaluated integral) has no kernel here: GeodesicError.
 
     >>> from symgeo import fisher_metric, load_family
     >>> kernel = numeric_kernel(fisher_metric(load_family("normal")))
@@ -101,7 +115,46 @@ def numeric_kernel(metric):
     array([[0.25, 0.  ],
            [0.  , 0.5 ]])
     """
-    return _lambdified_kernel(metric)
+    kernel = _KERNELS.get(metric)
+    if kernel is None:
+        start = time.monotonic()
+        kernel = _KERNELS[metric] = _build_kernel(metric)
+        log.debug(
+            "numeric kernel (%s) of the %s built in %.2f s",
+            type(kernel).__name__,
+            metric.title,
+            time.monotonic() - start,
+        )
+    return kernel
+
+
+class _GeneratedKernel:
+    """The generated numpy kernel, called without its domain checks."""
+
+    def __init__(self, module, dimension):
+        self.dimension = dimension
+        self.module = module
+        self.metric = module.metric_unchecked
+        self.christoffel = module.christoffel_unchecked
+        self.geodesic_rhs = module.geodesic_rhs_unchecked
+
+
+def _build_kernel(metric):
+    if not metric.closed_form:
+        raise GeodesicError(
+            f"the {metric.title} has entries without a closed form (unevaluated "
+            "integrals), so its geodesics have no numeric kernel here; for the W2 "
+            "metric of a one-dimensional family use wasserstein_distances, which "
+            "computes the intrinsic distance from the quantile functions"
+        )
+    from .codegen import CodegenError
+
+    try:
+        module = metric.kernel("numpy")
+    except CodegenError as exc:
+        log.info("no generated kernel for the %s (%s); lambdifying", metric.title, exc)
+        return _LambdifiedKernel(metric)
+    return _GeneratedKernel(module, metric.dimension)
 
 
 _KERNELS = weakref.WeakKeyDictionary()
@@ -171,19 +224,6 @@ class _LambdifiedKernel:
         columns = np.moveaxis(y, -1, 0)
         acceleration = self._stack(self._acceleration(*columns), y.shape[:-1], (n,))
         return np.concatenate([y[..., n:], acceleration], axis=-1)
-
-
-def _lambdified_kernel(metric):
-    kernel = _KERNELS.get(metric)
-    if kernel is None:
-        start = time.monotonic()
-        kernel = _KERNELS[metric] = _LambdifiedKernel(metric)
-        log.debug(
-            "numeric kernel of the %s built in %.2f s",
-            metric.title,
-            time.monotonic() - start,
-        )
-    return kernel
 
 
 # -- charts -----------------------------------------------------------------------------
@@ -265,16 +305,19 @@ class Chart:
         return self.jet(u)[0]
 
 
-def chart_rhs(kernel, chart, origin):
+def chart_rhs(kernel, chart, origin, radius=None):
     """The geodesic equations in the chart, for the state (u − origin, u').
 
     θ = φ(u) gives θ' = φ'(u) u' and θ'' = φ'(u) u'' + φ''(u) u'², so
     u'' = (θ'' − φ''(u) u'²) / φ'(u), θ'' from the kernel. ``origin`` has shape
     (B, n); the returned function maps (t, y) with y of shape (B, 2n) to y'.
     A state outside the chart (|u| > CHART_LIMIT) or whose derivative is not
-    finite gets derivative 0, so that it freezes and is reported as escaped.
+    finite gets derivative 0, so that it freezes and is reported as escaped;
+    so does one farther than ``radius`` (B,) from its origin in the chart (a
+    runaway shooting trial, stopped before it stiffens the whole batch).
     """
     n = origin.shape[-1]
+    limit = np.inf if radius is None else np.asarray(radius, dtype=float)
 
     def rhs(t, y):
         u = origin + y[:, :n]
@@ -286,6 +329,7 @@ def chart_rhs(kernel, chart, origin):
             ddu = (acceleration - second * du**2) / first
         out = np.concatenate([du, ddu], axis=1)
         bad = ~np.isfinite(out).all(axis=1) | (np.abs(u) > CHART_LIMIT).any(axis=1)
+        bad |= np.abs(y[:, :n]).max(axis=1) > limit
         out[bad] = 0.0
         return out
 
@@ -557,7 +601,16 @@ def log_map(metric, a, b, *, tol=TOLERANCE, on_failure="raise"):
     return solve_log(metric, a, b, tol=tol, on_failure=on_failure).velocity
 
 
-def distance(metric, a, b, *, method="auto", tol=TOLERANCE, on_failure="raise"):
+def distance(
+    metric,
+    a,
+    b,
+    *,
+    method="auto",
+    tol=TOLERANCE,
+    on_failure="raise",
+    max_steps=SHOOTING_STEPS,
+):
     """The geodesic distance d(a, b) of ``metric``, for pairs of shape (..., n).
 
     ``method`` is ``"auto"`` (a closed form of :mod:`symgeo.closed_forms` when the
@@ -573,13 +626,29 @@ def distance(metric, a, b, *, method="auto", tol=TOLERANCE, on_failure="raise"):
     1.6388053279384...
     """
     solution = distance_solution(
-        metric, a, b, method=method, tol=tol, on_failure=on_failure
+        metric, a, b, method=method, tol=tol, on_failure=on_failure, max_steps=max_steps
     )
     return solution.distance
 
 
-def distance_solution(metric, a, b, *, method="auto", tol=TOLERANCE, on_failure="raise"):
-    """d(a, b) as a :class:`GeodesicSolution` (distance, estimated error, method)."""
+def distance_solution(
+    metric,
+    a,
+    b,
+    *,
+    method="auto",
+    tol=TOLERANCE,
+    on_failure="raise",
+    max_steps=SHOOTING_STEPS,
+):
+    """d(a, b) as a :class:`GeodesicSolution` (distance, estimated error, method).
+
+    >>> from symgeo import fisher_metric, load_family
+    >>> g = fisher_metric(load_family("exponential"))
+    >>> solution = distance_solution(g, [1.0], [np.e])
+    >>> float(solution.distance), solution.method.split(":")[0]
+    (1.0, 'closed form (power law')
+    """
     from .closed_forms import closed_form_distance
 
     if method not in ("auto", "closed form", "shooting", "bvp"):
@@ -598,10 +667,12 @@ def distance_solution(metric, a, b, *, method="auto", tol=TOLERANCE, on_failure=
             )
     if method == "bvp":
         return solve_log_bvp(metric, a, b, tol=max(tol, 1e-13))
-    return solve_log(metric, a, b, tol=tol, on_failure=on_failure)
+    return solve_log(metric, a, b, tol=tol, on_failure=on_failure, max_steps=max_steps)
 
 
-def solve_log(metric, a, b, *, tol=TOLERANCE, on_failure="raise"):
+def solve_log(
+    metric, a, b, *, tol=TOLERANCE, on_failure="raise", max_steps=SHOOTING_STEPS
+):
     """Log map and distance by shooting, for pairs a, b of shape (..., n).
 
     Newton's method on v ↦ u(1; v) − u_b in the chart (module docstring), from
@@ -609,9 +680,19 @@ def solve_log(metric, a, b, *, tol=TOLERANCE, on_failure="raise"):
     neighbouring geodesics integrated in the same batch. The integration
     tolerance follows the residual down to ``tol``; a last correction at
     ``tol``/100 gives the estimated error. A pair that does not converge is
-    retried from a ``solve_bvp`` solution; if it still fails, GeodesicError is
+    retried by continuation (end points moved from a to b along the chart's
+    straight line in CONTINUATION_STAGES stages, each solved from the last
+    one's velocity), then from a ``solve_bvp`` solution, whose velocity is
+    refined by the same shooting; if it still fails, GeodesicError is
     raised, or with ``on_failure="nan"`` its distance is NaN and ``converged``
-    False. Returns a :class:`GeodesicSolution`.
+    False. ``max_steps`` is the step budget of each batched integration.
+    Returns a :class:`GeodesicSolution`.
+
+    >>> from symgeo import fisher_metric, load_family
+    >>> g = fisher_metric(load_family("gamma"))
+    >>> solution = solve_log(g, [0.1, 0.01], [80.0, 50.0])
+    >>> bool(solution.converged), bool(solution.estimated_error < 1e-10)
+    (True, True)
     """
     if on_failure not in ("raise", "nan"):
         raise SpecError("on_failure must be 'raise' or 'nan'")
@@ -623,8 +704,12 @@ def solve_log(metric, a, b, *, tol=TOLERANCE, on_failure="raise"):
     n = metric.dimension
     pairs_a, pairs_b = a.reshape(-1, n), b.reshape(-1, n)
 
-    problem = _Shooting(metric, pairs_a, pairs_b, tol)
-    problem.solve(np.arange(len(pairs_a)))
+    problem = _Shooting(metric, pairs_a, pairs_b, tol, max_steps)
+    problem.solve(np.arange(len(pairs_a)), iterations=FIRST_NEWTON)
+    retry = np.flatnonzero(~problem.converged)
+    if retry.size:
+        log.info("shooting failed for %d pairs; continuation in the end point", retry.size)
+        _continuation(problem, retry)
     retry = np.flatnonzero(~problem.converged)
     if retry.size:
         log.info("shooting failed for %d pairs; retrying from solve_bvp", retry.size)
@@ -671,11 +756,50 @@ def _where(metric, point):
     ) + ")"
 
 
+CONTINUATION_STAGES = 8
+"""End-point stages of the continuation that rescues a failed shooting."""
+
+
+def _continuation(problem, index):
+    """Solve the pairs ``index`` through end points u_a + s Δu, s = 1/S, ..., 1.
+
+    Each stage is a shooting problem at a loose tolerance started from the
+    previous stage's velocity scaled by s/s_prev; a pair that fails at a stage
+    is left to the next fallback. The last stage hands its velocity to
+    ``problem``, which is then solved at its own tolerance.
+    """
+    chart, n = problem.chart, problem.n
+    a = chart.from_chart(problem.ua[index])
+    velocity = np.zeros((index.size, n))
+    alive = np.ones(index.size, bool)
+    previous = 0.0
+    for stage in range(1, CONTINUATION_STAGES + 1):
+        s = stage / CONTINUATION_STAGES
+        live = np.flatnonzero(alive)
+        if live.size == 0:
+            return
+        u_end = problem.ua[index[live]] + s * problem.delta[index[live]]
+        step = _Shooting(
+            problem.metric, a[live], chart.from_chart(u_end), 1e-8, problem.max_steps
+        )
+        if previous > 0:
+            step.velocity[:] = velocity[live] * (s / previous)
+        step.solve(np.arange(live.size))
+        velocity[live] = step.velocity
+        alive[live] = step.converged
+        previous = s
+        log.debug("continuation stage %.3f: %d of %d pairs", s, alive.sum(), alive.size)
+    ok = index[alive]
+    problem.velocity[ok] = velocity[alive]
+    problem.solve(ok, from_guess=True)
+
+
 class _Shooting:
     """State of the batched Newton iteration of :func:`solve_log` (pairs (P, n))."""
 
-    def __init__(self, metric, a, b, tol):
+    def __init__(self, metric, a, b, tol, max_steps=SHOOTING_STEPS):
         self.metric = metric
+        self.max_steps = max_steps
         self.kernel = numeric_kernel(metric)
         self.chart = Chart.of(metric.family)
         self.tol = max(tol, TIGHTEST_TOLERANCE * 100)
@@ -719,11 +843,18 @@ class _Shooting:
         flat = velocities.reshape(-1, n)
         y0 = np.concatenate([np.zeros_like(flat), flat], axis=1)
         scale = np.repeat(np.abs(velocities[:, 0, :]).max(axis=1), m)
+        radius = np.repeat(ESCAPE_RADIUS * (self.size[index] + 1.0), m)
         flow = integrate(
-            chart_rhs(self.kernel, self.chart, origin), y0, 1.0, tol=tol, scale=scale
+            chart_rhs(self.kernel, self.chart, origin, radius),
+            y0,
+            1.0,
+            tol=tol,
+            scale=scale,
+            max_steps=self.max_steps,
         )
+        escaped = flow.failed | (np.abs(flow.end[:, :n]).max(axis=1) > radius)
         end = flow.end[:, :n].reshape(count, m, n)
-        failed = flow.failed.reshape(count, m).any(axis=1)
+        failed = escaped.reshape(count, m).any(axis=1)
         return end, failed, flow.steps
 
     def _evaluate(self, index, velocity, tol, with_jacobian=True):
@@ -743,7 +874,7 @@ class _Shooting:
         failed |= ~np.isfinite(residual).all(axis=1)
         return residual, jacobian, failed, steps
 
-    def solve(self, index, from_guess=False):
+    def solve(self, index, from_guess=False, iterations=MAX_NEWTON):
         """Damped Newton for the pairs ``index`` until converged or out of tries."""
         index = index[~self.converged[index]]
         if index.size == 0:
@@ -756,19 +887,31 @@ class _Shooting:
         done = np.zeros(index.size, bool)
         tol_now = np.full(index.size, LOOSE_TOLERANCE)
         bad_start = failed.copy()
-        for iteration in range(1, MAX_NEWTON + 1):
+        for iteration in range(1, iterations + 1):
             live = ~done & ~bad_start
             if not live.any():
                 break
             k = np.flatnonzero(live)
+            tol_next = np.clip(1e-3 * norm[k], self.tol, LOOSE_TOLERANCE)
+            tol_next = np.minimum(tol_next, tol_now[k])
+            if tol_next.min() < tol_now[k].max():
+                # A tighter tolerance: the residual at v again, so that the trial
+                # is compared with a baseline free of the looser integration error.
+                r_new, j_new, f_new, _ = self._evaluate(index[k], v[k], tol_next.min())
+                residual[k], jacobian[k] = r_new, j_new
+                norm[k] = np.where(
+                    f_new, np.inf, np.abs(r_new).max(axis=1) / self.size[index[k]]
+                )
+                tol_now[k] = tol_next.min()
+                bad_start[k[f_new]] = True
+                if f_new.any():
+                    continue
             step = -np.linalg.solve(jacobian[k], residual[k][..., None])[..., 0]
             # Limit a step to the scale of the problem (a poor guess can shoot far).
             limit = 2.0 * np.maximum(np.abs(v[k]).max(axis=1), self.size[index[k]])
             big = np.abs(step).max(axis=1)
             step *= np.minimum(1.0, limit / np.maximum(big, 1e-300))[:, None]
             trial = v[k] + damping[k, None] * step
-            tol_next = np.clip(1e-3 * norm[k], self.tol, LOOSE_TOLERANCE)
-            tol_next = np.minimum(tol_next, tol_now[k])
             r_new, j_new, f_new, steps = self._evaluate(index[k], trial, tol_next.min())
             n_new = np.where(f_new, np.inf, np.abs(r_new).max(axis=1) / self.size[index[k]])
             better = n_new < np.maximum(norm[k] * (1 - 0.25 * damping[k]), 10 * self.tol)
