@@ -229,7 +229,7 @@ class Family:
         exp(-exp(10^300)) (Gumbel) and never return.
         """
         bound = expr.subs(point)
-        return sp.lambdify(self.variable, bound, modules=[{"exp": _tail_exp}, "mpmath"])
+        return sp.lambdify(self.variable, bound, modules=[MPMATH_FUNCTIONS, "mpmath"])
 
     def kinks(self, point):
         """Points of the support where the density is not smooth (|x - μ| etc.)."""
@@ -418,6 +418,15 @@ def _tail_exp(z):
     if mpmath.im(z) == 0 and mpmath.re(z) < EXP_UNDERFLOW:
         return mpmath.mpf(0)
     return mpmath.exp(z)
+
+
+def _betainc_regularized(a, b, x1, x2):
+    return mpmath.betainc(a, b, x1, x2, regularized=True)
+
+
+MPMATH_FUNCTIONS = {"exp": _tail_exp, "betainc_regularized": _betainc_regularized}
+"""Functions that ``lambdify(..., "mpmath")`` would get wrong: SymPy 1.14 prints
+betainc_regularized as a call mpmath does not have (unregularised)."""
 
 
 def _require(spec, key, source, hint):

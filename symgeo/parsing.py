@@ -96,6 +96,11 @@ _SIGNATURES = {
     "digamma": (sp.digamma, 1, 1, "digamma(x)"),
     "polygamma": (sp.polygamma, 2, 2, "polygamma(n, x)"),
     "trigamma": (_trigamma, 1, 1, "trigamma(x)"),
+    "betainc_regularized": (
+        sp.betainc_regularized, 4, 4, "betainc_regularized(a, b, x1, x2)"
+    ),
+    "lowergamma": (sp.lowergamma, 2, 2, "lowergamma(s, x)"),
+    "uppergamma": (sp.uppergamma, 2, 2, "uppergamma(s, x)"),
     "erf": (sp.erf, 1, 1, "erf(x)"),
     "erfc": (sp.erfc, 1, 1, "erfc(x)"),
     "besseli": (sp.besseli, 2, 2, "besseli(nu, x)"),
