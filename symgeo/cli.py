@@ -171,7 +171,7 @@ def cmd_build(args):
             derivations = catalog_dir()
     generated = Path(args.generated or derivations.parent / "generated")
     if not args.check:
-        written = build(derivations, generated)
+        written = build(derivations, generated, jobs=args.jobs)
         print(f"{len(written)} files in {generated} match {derivations}")
         return 0
     stale = check(derivations, generated)
@@ -393,6 +393,9 @@ def build_parser():
     sub = commands.add_parser("build", help="regenerate generated/ from derivations/")
     sub.add_argument(
         "--check", action="store_true", help="exit 1, naming them, if files are stale"
+    )
+    sub.add_argument(
+        "--jobs", type=int, default=1, help="families derived in parallel processes"
     )
     sub.add_argument("--derivations", help="folder of specs (default: derivations)")
     sub.add_argument("--generated", help="output folder (default: ../generated)")
