@@ -462,17 +462,39 @@ def numeric_quantile(family, point):
 
 
 def _quantile_by_root_finding(family, point):
+    """Roots of log F(x) = log u; above the median of log S(x) = log(1 − u)
+    when S has a closed form (uppergamma, erfc), which stays accurate and fast
+    far in the upper tail. Logarithms make tails nearly linear for the
+    bracketing solver."""
     f = numeric_cdf(family, point)
+    upper = survival(family) if family.kind == "continuous" else None
+    s = family.numeric(upper, point) if upper is not None else None
     lo, hi = (mpmath.mpf(float(b.subs(point))) for b in family.support)
 
     def value(u):
         u = mpmath.mpf(u)
+        if s is not None and u > 0.5:
+            v = 1 - u
+            a, b = _bracket(lambda x: -mpmath.re(s(x)), -v, lo, hi)
+            return _root(lambda x: mpmath.log(mpmath.re(s(x)) / v), a, b, lo)
         a, b = _bracket(f, u, lo, hi)
-        return mpmath.findroot(
-            lambda x: f(x) - u, (a, b), solver="anderson", verify=False
-        )
+        return _root(lambda x: mpmath.log(f(x) / u), a, b, lo)
 
     return value
+
+
+def _root(g, a, b, lo):
+    """The root of g in [a, b]; in t = log(x − lo) next to a finite lower end,
+    where the lower tail of a small shape (x ~ u^(1/k)) spans many decades."""
+    if mpmath.isinf(lo) or a - lo > (b - a):
+        return mpmath.findroot(g, (a, b), solver="anderson", verify=False)
+    t = mpmath.findroot(
+        lambda t: g(lo + mpmath.exp(t)),
+        (mpmath.log(a - lo), mpmath.log(b - lo)),
+        solver="anderson",
+        verify=False,
+    )
+    return lo + mpmath.exp(t)
 
 
 def _bracket(f, u, lo, hi):
