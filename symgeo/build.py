@@ -422,7 +422,27 @@ def build(derivations, generated, jobs=1):
     for folder in sorted(generated.iterdir()) if generated.is_dir() else []:
         if folder.is_dir() and folder.name not in names:
             shutil.rmtree(folder)
-    return written
+    table = generated / CLOSURE_TABLE
+    table.write_text(closure_table(generated), encoding="utf-8", newline="\n")
+    return [*written, table]
+
+
+CLOSURE_TABLE = "closure.md"
+
+
+def closure_table(generated):
+    """The Markdown table of the W2 closure verdicts in ``generated``.
+
+    Made from each family's ``closure.json``, in name order; ``symgeo build``
+    writes it to ``generated/closure.md`` and the README carries it verbatim.
+    """
+    rows = ["| family | verdict | method | evidence |", "|---|---|---|---|"]
+    for path in sorted(Path(generated).glob("*/closure.json")):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        cells = [record["family"], record["verdict"], record["method"]]
+        cells.append(record["evidence"])
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(rows) + "\n"
 
 
 # -- checking ------------------------------------------------------------------
@@ -458,6 +478,11 @@ def check(derivations, generated):
         for folder in sorted(generated.iterdir()):
             if folder.is_dir() and folder.name not in names:
                 stale.append(Stale(_show(folder), "no spec in derivations/ makes it"))
+        table = generated / CLOSURE_TABLE
+        if not table.is_file() or table.read_text(encoding="utf-8") != closure_table(
+            generated
+        ):
+            stale.append(Stale(_show(table), "does not match the closure.json files"))
     return sorted(set(stale), key=lambda s: (s.path, s.reason))
 
 

@@ -47,7 +47,7 @@ import numpy as np
 import sympy as sp
 
 from .budget import BudgetExceeded, time_budget
-from .catalog import builtin_names, load_family
+from .catalog import load_family
 from .errors import DerivationError
 from .quantile import U, location_scale, numeric_cdf, numeric_quantile, quantile
 from .simplification import tidy
@@ -203,22 +203,6 @@ def w2_closure(family, *, seed=0, budget=20.0):
         time.monotonic() - start,
     )
     return result
-
-
-def closure_table(names=None, *, seed=0):
-    """A Markdown table of the verdicts of the built-in families (or ``names``).
-
-    >>> print(closure_table(["exponential"]))  # doctest: +ELLIPSIS
-    | family | verdict | method | evidence |
-    |---|---|---|---|
-    | exponential | closed | separable quantile | `lam(t) = ...` |
-    """
-    rows = ["| family | verdict | method | evidence |", "|---|---|---|---|"]
-    for name in names if names is not None else builtin_names():
-        result = w2_closure(load_family(name), seed=seed)
-        cells = [name, result.verdict, result.method, result.evidence()]
-        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    return "\n".join(rows)
 
 
 # -- one dimension: certificate route ----------------------------------------------

@@ -19,6 +19,7 @@ dates, sorted collections). The formulas are printed by
 """
 
 import importlib
+import json
 import logging
 import math
 import re
@@ -964,7 +965,23 @@ def build_report_files(build):
     """
     given = {kind: build.metrics.get(kind) for kind in ("fisher", "wasserstein")}
     derivations = derive_all(build.family, **given)
-    return {f"report.{fmt}": render_report(derivations, fmt) for fmt in ("tex", "md")}
+    files = {f"report.{fmt}": render_report(derivations, fmt) for fmt in ("tex", "md")}
+    files["closure.json"] = closure_json(build.family, derivations)
+    return files
+
+
+def closure_json(family, derivations):
+    """The closure verdict of one family for the catalog table (a JSON text)."""
+    closure = derivations.closure
+    record = {"family": family.name}
+    if closure is None:
+        record.update(verdict="not tested", method="", evidence=derivations.missing.get(
+            "closure", ""))
+    else:
+        record.update(
+            verdict=closure.verdict, method=closure.method, evidence=closure.evidence()
+        )
+    return json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def write_reports(family, directory, derivations=None):

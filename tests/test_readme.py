@@ -36,3 +36,11 @@ def test_readme_commands_match_ci():
         r"Install and run the tests:\n\n```bash\n(.*?)\n```", README, re.S
     ).group(1)
     assert test_command in ci
+
+
+def test_readme_closure_table_is_the_generated_one():
+    """The README's table of closure verdicts is generated/closure.md verbatim
+    (written by `symgeo build`, which `symgeo build --check` keeps fresh)."""
+    generated = Path(__file__).resolve().parents[1] / "generated"
+    table = (generated / "closure.md").read_text(encoding="utf-8")
+    assert table.strip() in README
