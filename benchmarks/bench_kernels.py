@@ -191,7 +191,9 @@ def measure(name, count, repeat, bandwidth):
         scale = np.max(np.abs(reference))
         error = np.max(np.abs(out - reference)) / scale
         if not error < 1e-9:
-            raise RuntimeError(f"{label} Christoffel symbols of {name} differ by {error:.1e}")
+            raise RuntimeError(
+                f"{label} Christoffel symbols of {name} differ by {error:.1e}"
+            )
         rates[label] = count / best_time(run, repeat)
     rates["limit"] = bandwidth / (8 * n**3)
     return rates

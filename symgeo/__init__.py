@@ -23,9 +23,10 @@ from .errors import (
 )
 from .family import Family
 from .fisher import fisher_metric
+from .geodesics import GeodesicError, distance, exp_map, log_map
 from .metric import Metric
-from .wasserstein import wasserstein_metric
 from .report import render_report, write_report, write_reports
+from .wasserstein import wasserstein_metric
 
 __version__ = "0.1.0"
 
@@ -41,6 +42,10 @@ __all__ = [
     "builtin_names",
     "compare",
     "fisher_metric",
+    "GeodesicError",
+    "distance",
+    "exp_map",
+    "log_map",
     "load_family",
     "wasserstein_metric",
     "render_report",

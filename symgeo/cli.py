@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 
+import numpy as np
 import sympy as sp
 
 from . import __version__
@@ -211,6 +212,83 @@ def cmd_verify(args):
     return 1 if failed else 0
 
 
+def _pair(args, family):
+    names = family.names
+    start, end = parse_point(getattr(args, "from")), parse_point(args.to)
+    for point in (start, end):
+        family.point(point)
+    return [start[n] for n in names], [end[n] for n in names]
+
+
+def cmd_distance(args):
+    from .geodesics import distance_solution, wasserstein_distances
+
+    family = load_family(args.family)
+    metric = derive_metric(family, args.metric)
+    a, b = _pair(args, family)
+    record = {"family": family.name, "metric": args.metric}
+    one_dimensional = family.kind == "continuous" and args.metric == "wasserstein"
+    if one_dimensional:
+        w2 = wasserstein_distances(
+            family, a, b, metric=metric if metric.closed_form else None
+        )
+        record.update(
+            distance=w2.intrinsic,
+            method=w2.method,
+            estimated_error=w2.intrinsic_error,
+            extrinsic_w2=w2.extrinsic,
+            intrinsic=w2.intrinsic,
+            gap=w2.gap,
+        )
+    else:
+        solution = distance_solution(metric, a, b)
+        record.update(
+            distance=float(solution.distance),
+            method=solution.method,
+            estimated_error=float(solution.estimated_error),
+        )
+    if args.json:
+        print(json.dumps(record, indent=2))
+        return 0
+    print(f"{metric.title}: d = {record['distance']:.15g} ({record['method']})")
+    print(f"estimated error {record['estimated_error']:.2g}")
+    if one_dimensional:
+        print(
+            f"W2 (extrinsic) = {record['extrinsic_w2']:.15g}, intrinsic = "
+            f"{record['intrinsic']:.15g}, gap = {record['gap']:.3g}"
+        )
+    return 0
+
+
+def cmd_geodesic(args):
+    from .geodesics import discrete_w2_geodesic, geodesic
+
+    family = load_family(args.family)
+    a, b = _pair(args, family)
+    chosen = metric_names() if args.metric == "all" else [args.metric]
+    paths = {}
+    for which in chosen:
+        metric = derive_metric(family, which)
+        if metric.closed_form:
+            paths[which] = geodesic(metric, a, b, steps=args.steps)
+        else:
+            found = discrete_w2_geodesic(
+                family, np.array(a), np.array(b), segments=(args.steps, 2 * args.steps)
+            )
+            paths[which] = found["path"][::2]
+        print(f"{metric.title}, t from 0 to 1:")
+        print("  t       " + "  ".join(f"{n:>16s}" for n in family.names))
+        times = np.linspace(0, 1, len(paths[which]))
+        for t, point in zip(times, paths[which], strict=True):
+            print(f"  {t:<6.3f}  " + "  ".join(f"{x:16.10g}" for x in point))
+    if args.plot:
+        from .plot import plot_geodesics
+
+        plot_geodesics(family, paths, args.plot)
+        print(f"figure written to {args.plot}")
+    return 0
+
+
 def verification_text(metric, check):
     """Terminal table of a derivation check and a kernel check."""
     lines = [f"{metric.title}:"]
@@ -400,6 +478,23 @@ def build_parser():
     sub.add_argument("--derivations", help="folder of specs (default: derivations)")
     sub.add_argument("--generated", help="output folder (default: ../generated)")
     sub.set_defaults(run=cmd_build)
+
+    sub = commands.add_parser("distance", help="geodesic distance between two points")
+    sub.add_argument("family", help="built-in name or path of a .toml spec")
+    sub.add_argument("--metric", choices=list(METRIC_BUILDERS), default="fisher")
+    sub.add_argument("--from", required=True, help="start point, like k=2,b=1")
+    sub.add_argument("--to", required=True, help="end point, like k=3,b=2")
+    sub.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    sub.set_defaults(run=cmd_distance)
+
+    sub = commands.add_parser("geodesic", help="the geodesic between two points")
+    sub.add_argument("family", help="built-in name or path of a .toml spec")
+    sub.add_argument("--metric", choices=metric_choices, default="fisher")
+    sub.add_argument("--from", required=True, help="start point, like mu=0,sigma=1")
+    sub.add_argument("--to", required=True, help="end point, like mu=3,sigma=1")
+    sub.add_argument("--steps", type=int, default=10, help="segments of the path")
+    sub.add_argument("--plot", help="draw paths and densities into this image file")
+    sub.set_defaults(run=cmd_geodesic)
 
     sub = commands.add_parser("verify", help="kernels vs mpmath, closed forms vs quadrature")
     sub.add_argument("family", help="built-in name or path of a .toml spec")

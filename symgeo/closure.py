@@ -47,7 +47,6 @@ import numpy as np
 import sympy as sp
 
 from .budget import BudgetExceeded, time_budget
-from .catalog import load_family
 from .errors import DerivationError
 from .quantile import U, location_scale, numeric_cdf, numeric_quantile, quantile
 from .simplification import tidy

@@ -97,7 +97,10 @@ _SIGNATURES = {
     "polygamma": (sp.polygamma, 2, 2, "polygamma(n, x)"),
     "trigamma": (_trigamma, 1, 1, "trigamma(x)"),
     "betainc_regularized": (
-        sp.betainc_regularized, 4, 4, "betainc_regularized(a, b, x1, x2)"
+        sp.betainc_regularized,
+        4,
+        4,
+        "betainc_regularized(a, b, x1, x2)",
     ),
     "lowergamma": (sp.lowergamma, 2, 2, "lowergamma(s, x)"),
     "uppergamma": (sp.uppergamma, 2, 2, "uppergamma(s, x)"),

@@ -114,9 +114,7 @@ def _location_scale(family):
 
 def _location_candidates(family):
     """(parameter, m(θ), value of the parameter where m = 0)."""
-    return [
-        (p.symbol, p.symbol, 0) for p in family.parameters if p.domain.contains(0)
-    ]
+    return [(p.symbol, p.symbol, 0) for p in family.parameters if p.domain.contains(0)]
 
 
 def _scale_candidates(family):
@@ -206,7 +204,7 @@ def cdf(family, budget=20.0):
 
     >>> from symgeo import load_family
     >>> cdf(load_family("laplace"))
-    Piecewise((exp((-mu + x)/b)/2, x < mu), (1 - exp((mu - x)/b)/2, True))
+    Piecewise((exp((-mu + x)/b)/2, (-mu + x)/b < 0), (1 - exp(-(-mu + x)/b)/2, True))
     """
     if family.kind != "continuous":
         return None
@@ -359,7 +357,7 @@ def quantile(family, budget=20.0):
 
     >>> from symgeo import load_family
     >>> quantile(load_family("normal"))
-    mu - sqrt(2)*sigma*erfinv(1 - 2*u)
+    mu + sqrt(2)*sigma*erfinv(2*u - 1)
     """
     if family.kind != "continuous":
         return None
@@ -410,8 +408,10 @@ def _check_quantile(family, expr, what, error):
                 raise error(f"{what} Q(u) = {expr} is not real")
             values = [mpmath.re(v) for v in values]
             inside = all(lo < v < hi for v in values)
-            increasing = all(a < b for a, b in zip(values, values[1:]))
-            misses = [abs(f(v) - mpmath.mpf(u)) for v, u in zip(values, _CHECK_U)]
+            steps = zip(values[:-1], values[1:], strict=True)
+            increasing = all(a < b for a, b in steps)
+            pairs = zip(values, _CHECK_U, strict=True)
+            misses = [abs(f(v) - mpmath.mpf(u)) for v, u in pairs]
         if not (inside and increasing and max(misses) <= HINT_TOLERANCE):
             where = ", ".join(f"{s}={v:.4g}" for s, v in point.items())
             raise error(

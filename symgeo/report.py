@@ -975,8 +975,11 @@ def closure_json(family, derivations):
     closure = derivations.closure
     record = {"family": family.name}
     if closure is None:
-        record.update(verdict="not tested", method="", evidence=derivations.missing.get(
-            "closure", ""))
+        record.update(
+            verdict="not tested",
+            method="",
+            evidence=derivations.missing.get("closure", ""),
+        )
     else:
         record.update(
             verdict=closure.verdict, method=closure.method, evidence=closure.evidence()

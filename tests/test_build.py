@@ -27,7 +27,9 @@ FAMILIES = ("exponential", "bernoulli")
 def kernels_only(monkeypatch):
     """Build the kernel outputs only (the reports have their own tests)."""
     monkeypatch.setattr(
-        build_module, "OUTPUTS", [o for o in build_module.OUTPUTS if o.name == "kernels"]
+        build_module,
+        "OUTPUTS",
+        [o for o in build_module.OUTPUTS if o.name == "kernels"],
     )
 
 
@@ -41,8 +43,11 @@ def project(tmp_path, kernels_only):
 
 
 def contents(folder):
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
-            if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
 
 
 def test_build_is_deterministic_and_checks_clean(project):
@@ -60,7 +65,9 @@ def test_build_is_deterministic_and_checks_clean(project):
     if "wasserstein" in manifest["metrics"]:
         skipped = manifest["metrics"]["wasserstein"]
         assert skipped["status"] == "skipped"
-        assert skipped["reason"].startswith("metric not defined: the family 'bernoulli'")
+        assert skipped["reason"].startswith(
+            "metric not defined: the family 'bernoulli'"
+        )
     assert manifest["inputs"]["code"]["codegen/plan.py"]
 
 
@@ -75,8 +82,12 @@ def test_check_names_stale_files_and_why(project):
 
     stale = {item.path: item.reason for item in check(derivations, generated)}
     root = generated.as_posix()
-    assert stale[f"{root}/exponential/fisher_numpy.py"].endswith("the spec changed since")
-    assert stale[f"{root}/exponential/manifest.json"].startswith("made from other inputs")
+    assert stale[f"{root}/exponential/fisher_numpy.py"].endswith(
+        "the spec changed since"
+    )
+    assert stale[f"{root}/exponential/manifest.json"].startswith(
+        "made from other inputs"
+    )
     assert stale[f"{root}/bernoulli/fisher_numpy.py"] == "edited by hand (hash differs)"
     assert stale[f"{root}/bernoulli/notes.txt"] == "not listed in the manifest"
     assert stale[f"{root}/orphan"] == "no spec in derivations/ makes it"
@@ -128,12 +139,20 @@ def symgeo(*args, cwd=ROOT):
     )
 
 
-def test_cli_check_fails_on_stale_files_and_codegen_writes_one_family(project, tmp_path):
+def test_cli_check_fails_on_stale_files_and_codegen_writes_one_family(
+    project, tmp_path
+):
     derivations, generated = project
     build(derivations, generated)
     (generated / "exponential" / "fisher_mpmath.py").write_text("# edited\n")
-    result = symgeo("build", "--check", "--derivations", str(derivations),
-                    "--generated", str(generated))
+    result = symgeo(
+        "build",
+        "--check",
+        "--derivations",
+        str(derivations),
+        "--generated",
+        str(generated),
+    )
     assert result.returncode == 1
     assert "exponential/fisher_mpmath.py: edited by hand" in result.stdout
 
@@ -144,13 +163,18 @@ def test_cli_check_fails_on_stale_files_and_codegen_writes_one_family(project, t
 
 
 def test_cli_verify_reports_every_kernel():
-    result = symgeo("verify", "exponential", "--metric", "fisher", "--points", "3",
-                    "--json")
+    result = symgeo(
+        "verify", "exponential", "--metric", "fisher", "--points", "3", "--json"
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)["fisher"]["kernels"]
     assert report["passed"]
     assert set(report["worst_relative_error"]) == {
-        "metric", "inverse_metric", "christoffel", "geodesic_rhs", "scalar_curvature"
+        "metric",
+        "inverse_metric",
+        "christoffel",
+        "geodesic_rhs",
+        "scalar_curvature",
     }
 
 

@@ -34,8 +34,12 @@ def test_exponential_rate_path_is_harmonic():
     """Scale 1/λ interpolates linearly, so λ(t) = λ0 λ1 / ((1 − t) λ1 + t λ0)."""
     result = w2_closure(load_family("exponential"))
     path = result.certificate["lam"]
-    values = {s.name: v for s, v in zip(
-        sorted(path.free_symbols, key=lambda s: s.name), (2.0, 3.0, 0.25))}
+    values = {
+        s.name: v
+        for s, v in zip(
+            sorted(path.free_symbols, key=lambda s: s.name), (2.0, 3.0, 0.25)
+        )
+    }
     lam0, lam1, t = values["lam0"], values["lam1"], values["t"]
     got = float(path.subs({s: values[s.name] for s in path.free_symbols}))
     assert got == pytest.approx(1 / ((1 - t) / lam0 + t / lam1), rel=1e-15)

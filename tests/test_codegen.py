@@ -76,12 +76,18 @@ def test_generated_kernels_match_their_mpmath_twins(name, kind):
         return
     numpy_module, mpmath_module = generated_modules(name, kind)
     family = load_family(name)
-    region = sp.sympify(numpy_module.REGION, locals=dict(zip(family.names, family.symbols)))
+    region = sp.sympify(
+        numpy_module.REGION, locals=dict(zip(family.names, family.symbols))
+    )
     record = compare_kernels(
         numpy_module, mpmath_module, family, count=4, seed=7, region=region
     )
     assert set(record.typical) == {
-        "metric", "inverse_metric", "christoffel", "geodesic_rhs", "scalar_curvature"
+        "metric",
+        "inverse_metric",
+        "christoffel",
+        "geodesic_rhs",
+        "scalar_curvature",
     }
     assert record.worst_typical <= 1e-12, record.typical
     reported = entry["kernels"]["verification"]
@@ -105,7 +111,10 @@ def test_generated_fisher_kernels_match_reference_quadrature(name, at, expected)
     README states)."""
     numpy_module, _ = generated_modules(name, "fisher")
     np.testing.assert_allclose(
-        numpy_module.metric(*at), expected, rtol=1e-8, atol=1e-14 * np.abs(expected).max()
+        numpy_module.metric(*at),
+        expected,
+        rtol=1e-8,
+        atol=1e-14 * np.abs(expected).max(),
     )
 
 
@@ -208,11 +217,17 @@ def test_exponential_wasserstein_kernels_match_the_quantile_integral():
     lam = np.array([0.25, 1.0, 3.0])
     with mpmath.workdps(30):
         exact = [
-            mpmath.quad(lambda u, a=mpmath.mpf(a): (mpmath.log(1 - u) / a**2) ** 2, [0, 1])
+            mpmath.quad(
+                lambda u, a=mpmath.mpf(a): (mpmath.log(1 - u) / a**2) ** 2, [0, 1]
+            )
             for a in lam
         ]
-    np.testing.assert_allclose(kernels.metric(lam)[:, 0, 0], np.array(exact, float), rtol=1e-14)
-    np.testing.assert_allclose(kernels.christoffel(lam)[:, 0, 0, 0], -2 / lam, rtol=1e-15)
+    np.testing.assert_allclose(
+        kernels.metric(lam)[:, 0, 0], np.array(exact, float), rtol=1e-14
+    )
+    np.testing.assert_allclose(
+        kernels.christoffel(lam)[:, 0, 0, 0], -2 / lam, rtol=1e-15
+    )
 
 
 def test_gaussian2d_wasserstein_kernel_matches_a_lyapunov_solve():
@@ -248,15 +263,21 @@ def test_pareto_wasserstein_kernel_is_limited_to_its_finite_region():
     with mpmath.workdps(30):
         exact = [
             mpmath.quad(
-                lambda u, a=mpmath.mpf(a): (mpmath.log(1 - u) * (1 - u) ** (-1 / a) / a**2)
-                ** 2,
+                lambda u, a=mpmath.mpf(a): (
+                    (mpmath.log(1 - u) * (1 - u) ** (-1 / a) / a**2) ** 2
+                ),
                 [0, 1],
             )
             for a in alpha
         ]
-    np.testing.assert_allclose(kernels.metric(alpha)[:, 0, 0], np.array(exact, float), rtol=1e-13)
+    np.testing.assert_allclose(
+        kernels.metric(alpha)[:, 0, 0], np.array(exact, float), rtol=1e-13
+    )
     for module in (kernels, metric.kernel("mpmath")):
-        with pytest.raises(ValueError, match=r"parameter 'alpha' = 1\.5 is outside the region alpha > 2"):
+        with pytest.raises(
+            ValueError,
+            match=r"parameter 'alpha' = 1\.5 is outside the region alpha > 2",
+        ):
             module.christoffel(1.5)
     assert verify_kernels(metric, count=4).passed
 
@@ -272,12 +293,16 @@ def test_integral_entries_use_gauss_legendre_quadrature():
     kernels = compiled_kernels(metric)
     values = np.array([0.5, 1.0, 2.0])
     assert "_GL_W" in kernels["numpy"].__dict__
-    np.testing.assert_allclose(kernels["numpy"].metric(values)[:, 0, 0], 1 / values**2, rtol=1e-12)
+    np.testing.assert_allclose(
+        kernels["numpy"].metric(values)[:, 0, 0], 1 / values**2, rtol=1e-12
+    )
     np.testing.assert_allclose(
         kernels["numpy"].christoffel(values)[:, 0, 0, 0], -1 / values, rtol=1e-12
     )
     twin = kernels["mpmath"].metric(values)
-    np.testing.assert_allclose(np.array(twin[:, 0, 0], float), 1 / values**2, rtol=1e-15)
+    np.testing.assert_allclose(
+        np.array(twin[:, 0, 0], float), 1 / values**2, rtol=1e-15
+    )
 
 
 # -- calling conventions ----------------------------------------------------------
@@ -286,8 +311,13 @@ def test_integral_entries_use_gauss_legendre_quadrature():
 def test_parameters_broadcast_like_numpy_arguments(fisher):
     kernels = fisher("gaussian2d").kernel("numpy")
     names = fisher("gaussian2d").family.names
-    values = {"mu1": np.zeros((3, 1)), "mu2": 0.5, "s11": np.full(4, 2.0), "s12": 0.3,
-              "s22": 1.0}
+    values = {
+        "mu1": np.zeros((3, 1)),
+        "mu2": 0.5,
+        "s11": np.full(4, 2.0),
+        "s12": 0.3,
+        "s22": 1.0,
+    }
     args = [values[n] for n in names]
     assert kernels.metric(*args).shape == (3, 4, 5, 5)
     assert kernels.inverse_metric(*args).shape == (3, 4, 5, 5)
@@ -306,7 +336,9 @@ def test_large_batches_equal_pointwise_values(fisher):
     k, b = rng.uniform(0.2, 30, 40000), rng.uniform(0.1, 5, 40000)
     big = kernels.christoffel(k, b)
     for index in (0, 16383, 16384, 39999):
-        np.testing.assert_array_equal(big[index], kernels.christoffel(k[index], b[index]))
+        np.testing.assert_array_equal(
+            big[index], kernels.christoffel(k[index], b[index])
+        )
 
 
 def test_out_buffers_are_filled_and_returned(fisher):
@@ -338,7 +370,9 @@ def test_out_of_domain_raises_value_error_naming_the_parameter(fisher):
     message = r"parameter 'sigma' = -1\.0 is outside its domain \(0, oo\)"
     with pytest.raises(ValueError, match=message):
         metric.kernel("numpy").metric([0.0, 1.0], [2.0, -1.0])
-    with pytest.raises(ValueError, match=r"parameter 'sigma' = -1 is outside its domain"):
+    with pytest.raises(
+        ValueError, match=r"parameter 'sigma' = -1 is outside its domain"
+    ):
         metric.kernel("mpmath").metric(0.0, -1.0)
     with pytest.raises(ValueError, match=r"parameter 'p' = 1\.5 is outside its domain"):
         fisher("bernoulli").kernel("numpy").christoffel(1.5)

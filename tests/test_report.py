@@ -282,7 +282,10 @@ def test_undefined_w2_metric_states_its_reason(monkeypatch, fisher):
 
     assert "A discrete family on $\\mathbb{R}$ has no smooth W$_{2}$ pullback." in tex
     # design.md 2: W2(Ber p, Ber q) = sqrt(|p - q|), shown as a formula.
-    assert "W_{2}(\\theta_{0}, \\theta_{1}) &= \\sqrt{\\left|{p_{0} - p_{1}}\\right|}" in tex
+    assert (
+        "W_{2}(\\theta_{0}, \\theta_{1}) &= \\sqrt{\\left|{p_{0} - p_{1}}\\right|}"
+        in tex
+    )
     assert "only one of the two metrics" in tex
 
 

@@ -34,8 +34,12 @@ def quantile_metric(dq, lower=0.0, upper=1.0):
     for i in range(n):
         for j in range(n):
             g[i, j] = scipy.integrate.quad(
-                lambda u, i=i, j=j: dq[i](u) * dq[j](u), lower, upper,
-                epsabs=0, epsrel=1e-13, limit=400,
+                lambda u, i=i, j=j: dq[i](u) * dq[j](u),
+                lower,
+                upper,
+                epsabs=0,
+                epsrel=1e-13,
+                limit=400,
             )[0]
     return g
 
@@ -65,6 +69,7 @@ def test_weibull_polygamma_closed_form_matches_quantile_quadrature(w2):
     metric = w2("weibull")
     assert metric.matrix.has(sp.polygamma) and not metric.matrix.has(sp.I)
     for k, lam in [(1.7, 0.6), (0.8, 2.0), (3.5, 1.1)]:
+
         def dq_k(u, k=k, lam=lam):
             s = -np.log1p(-u)
             return -lam * s ** (1 / k) * np.log(s) / k**2

@@ -35,7 +35,13 @@ from .plan import geometry_source
 log = logging.getLogger(__name__)
 
 TOLERANCE = 1e-12
-KERNELS = ("metric", "inverse_metric", "christoffel", "geodesic_rhs", "scalar_curvature")
+KERNELS = (
+    "metric",
+    "inverse_metric",
+    "christoffel",
+    "geodesic_rhs",
+    "scalar_curvature",
+)
 HALF_LINE_OFFSETS = (1e-3, 1e-2, 1e2, 1e4)
 INTERVAL_FRACTIONS = (1e-4, 1e-2, 0.99, 0.9999)
 REAL_LINE_VALUES = (-1e3, -30.0, 30.0, 1e3)
@@ -118,10 +124,14 @@ def verification_points(family, count=12, seed=2024, region=sp.true):
     boundary = []
     for attempt in range(200 * count):
         base = dict(typical[attempt % len(typical)])
-        chosen = rng.choice(family.dimension, size=min(2, family.dimension), replace=False)
+        chosen = rng.choice(
+            family.dimension, size=min(2, family.dimension), replace=False
+        )
         for index in chosen[: 1 + attempt % 2]:
             values = extremes[index]
-            base[family.parameters[index].name] = float(values[rng.integers(len(values))])
+            base[family.parameters[index].name] = float(
+                values[rng.integers(len(values))]
+            )
         if _satisfies(family, base, region) and base not in boundary:
             boundary.append(base)
         if len(boundary) == count:
@@ -180,7 +190,14 @@ def verify_kernels(metric, points=None, *, count=12, seed=2024, dps=30):
 
 
 def compare_kernels(
-    numpy_module, mpmath_module, family, points=None, *, count=12, seed=2024, dps=30,
+    numpy_module,
+    mpmath_module,
+    family,
+    points=None,
+    *,
+    count=12,
+    seed=2024,
+    dps=30,
     region=sp.true,
 ):
     """:func:`verify_kernels` for two kernel modules of ``family`` (generated
@@ -233,7 +250,9 @@ def _errors(family, numpy_module, mpmath_module, points, rng, dps):
         "metric": np.sqrt(g_diag[:, :, None] * g_diag[:, None, :]),
         "inverse_metric": np.sqrt(inv_diag[:, :, None] * inv_diag[:, None, :]),
         "christoffel": np.sqrt(
-            inv_diag[:, :, None, None] * g_diag[:, None, :, None] * g_diag[:, None, None, :]
+            inv_diag[:, :, None, None]
+            * g_diag[:, None, :, None]
+            * g_diag[:, None, None, :]
         ),
         "geodesic_rhs": np.concatenate(
             [np.abs(velocities), np.sqrt(inv_diag) * np.abs(speed)[:, None]], axis=-1
@@ -247,7 +266,9 @@ def _errors(family, numpy_module, mpmath_module, points, rng, dps):
             scale = np.where(reference > 0, reference, 1.0)
         else:
             scale = scales[name]
-        relative = np.where(scale > 0, difference / np.where(scale > 0, scale, 1.0), 0.0)
+        relative = np.where(
+            scale > 0, difference / np.where(scale > 0, scale, 1.0), 0.0
+        )
         relative = np.where(np.isnan(difference), np.inf, relative)
         errors[name] = relative.reshape(len(points), -1).max(axis=1)
     return errors

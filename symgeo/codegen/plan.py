@@ -33,13 +33,19 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from .printers import CodegenError
-from .quadrature import LoweredIntegral, lower_integral
+from .quadrature import lower_integral
 from .rewrite import stabilise
 
 log = logging.getLogger(__name__)
 
 RESERVED = {"np", "_sc", "mpmath", "mpf", "out", "dps", "t", "y", "points"}
-FUNCTIONS = ("metric", "inverse_metric", "christoffel", "geodesic_rhs", "scalar_curvature")
+FUNCTIONS = (
+    "metric",
+    "inverse_metric",
+    "christoffel",
+    "geodesic_rhs",
+    "scalar_curvature",
+)
 
 
 @dataclass
@@ -134,10 +140,17 @@ def _expand_sums(expr):
 def _placeholders(exprs):
     """Replace each distinct Integral by a symbol ``_q<m>``."""
     integrals = sorted(
-        {node for e in exprs for node in sp.preorder_traversal(e) if isinstance(node, sp.Integral)},
+        {
+            node
+            for e in exprs
+            for node in sp.preorder_traversal(e)
+            if isinstance(node, sp.Integral)
+        },
         key=sp.default_sort_key,
     )
-    mapping = {integral: sp.Symbol(f"_q{m}", real=True) for m, integral in enumerate(integrals)}
+    mapping = {
+        integral: sp.Symbol(f"_q{m}", real=True) for m, integral in enumerate(integrals)
+    }
     return [e.xreplace(mapping) for e in exprs], {s: i for i, s in mapping.items()}
 
 

@@ -52,7 +52,9 @@ def gauss_legendre(count=NODES):
     with mpmath.workdps(40):
         pairs = []
         for k in range(1, count + 1):
-            x = mpmath.cos(mpmath.pi * (k - mpmath.mpf(1) / 4) / (count + mpmath.mpf(1) / 2))
+            x = mpmath.cos(
+                mpmath.pi * (k - mpmath.mpf(1) / 4) / (count + mpmath.mpf(1) / 2)
+            )
             for _ in range(100):
                 p0, p1 = mpmath.mpf(1), x
                 for n in range(2, count + 1):

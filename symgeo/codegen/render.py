@@ -73,7 +73,9 @@ def _environment_with_filters():
 
 def template_text():
     """The concatenated text of the kernel templates (for content hashes)."""
-    return "".join((TEMPLATES / name).read_text(encoding="utf-8") for name in TEMPLATE_FILES)
+    return "".join(
+        (TEMPLATES / name).read_text(encoding="utf-8") for name in TEMPLATE_FILES
+    )
 
 
 def kernel_sources(metric, plan=None):
@@ -113,7 +115,9 @@ def _context(plan):
         )
         for c in family.constraints
     ]
-    region = [_region_test(plan, r, numpy_printer) for r in sp.And.make_args(plan.region)]
+    region = [
+        _region_test(plan, r, numpy_printer) for r in sp.And.make_args(plan.region)
+    ]
     region = [r for r in region if r is not None]
     functions = [_function(plan, name, example, numpy_printer) for name in FUNCTIONS]
     nodes, weights = gauss_legendre(NODES)
@@ -131,8 +135,12 @@ def _context(plan):
         parameters=parameters,
         parameter_list=", ".join(plan.names),
         parameter_tuple=_tuple_text(family.names),
-        domain_dict=json.dumps({p.name: p.domain.describe() for p in family.parameters}),
-        domain_text="; ".join(f"{p.name} in {p.domain.describe()}" for p in family.parameters),
+        domain_dict=json.dumps(
+            {p.name: p.domain.describe() for p in family.parameters}
+        ),
+        domain_text="; ".join(
+            f"{p.name} in {p.domain.describe()}" for p in family.parameters
+        ),
         domain_lines=_domain_lines(family, plan.region),
         constraints=constraints,
         constraint_text=", ".join(str(c) for c in family.constraints),
@@ -368,7 +376,8 @@ def _quadrature_numpy(plan, kf, printer):
         return []
     expanded = {s: sp.Symbol(f"_{s.name}_n", real=True) for s in plan.symbols}
     integrands = [
-        _renamed(plan, plan.integrals[q].integrand).xreplace(expanded) for q in kf.integrals
+        _renamed(plan, plan.integrals[q].integrand).xreplace(expanded)
+        for q in kf.integrals
     ]
     inner, reduced = sp.cse(
         integrands, symbols=sp.numbered_symbols("_y", real=True), order="canonical"
@@ -408,9 +417,11 @@ def _example_value(plan, name, example):
     if name == "geodesic_rhs":
         velocities = [0.5 if m % 2 == 0 else -0.25 for m in range(plan.dimension)]
         values.update(zip(plan.velocities, velocities, strict=True))
-    candidates = sorted(
-        (output.positions[0], output.expr) for output in kf.outputs
-    ) if kf.outputs else []
+    candidates = (
+        sorted((output.positions[0], output.expr) for output in kf.outputs)
+        if kf.outputs
+        else []
+    )
     if not candidates:
         position = (0,) * len(kf.shape)
         return "0", _index_text(position)
