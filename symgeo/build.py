@@ -16,18 +16,19 @@ work, and a stale flag would carry no information. The inputs are instead the
 files the generation can execute: the import closure (every ``import`` of a
 symgeo module, at module level or inside a function, found by parsing the
 source; in a module that calls ``importlib.import_module``, every string that
-names a symgeo module counts as an import too) of this module, of the modules
-of the metric builders and of each output's ``sources``, plus the kernel
-templates and the symgeo version. Two files are cut from the closure on
-purpose: ``symgeo/__init__.py`` is hashed (it carries the version) but its re-exports are not followed, and the
-presentation modules of :data:`PRESENTATION` are not followed unless an output
-names them (``Metric._repr_latex_`` imports the report module lazily, and no
-kernel byte depends on it). This is safe because the closure over-approximates
-what runs: a module that is imported anywhere in it counts, whether or not the
-import runs; what it misses is a module reached without an import statement
-or a string naming it (there is none in symgeo) and the versions of SymPy,
-mpmath and numpy, which are not hashed (a build made with another SymPy can
-print different, equally valid, code; ``symgeo build`` is the fix).
+names a symgeo module counts as an import too) of this module, of the modules of
+the metric builders and of each output's ``sources``, plus the kernel templates
+and the symgeo version. Two files are cut from the closure on purpose:
+``symgeo/__init__.py`` is hashed (it carries the version) but its re-exports are
+not followed, and the presentation modules of :data:`PRESENTATION` are not
+followed unless an output names them (``Metric._repr_latex_`` imports the report
+module lazily, and no kernel byte depends on it). This is safe because the
+closure over-approximates what runs: a module that is imported anywhere in it
+counts, whether or not the import runs; what it misses is a module reached
+without an import statement or a string naming it (there is none in symgeo) and
+the versions of SymPy, mpmath and numpy, which are not hashed (a build made with
+another SymPy can print different, equally valid, code; ``symgeo build`` is the
+fix).
 
 A build is deterministic (sorted keys, no dates, errors rounded to two
 significant digits, fixed seeds): building twice changes no byte.
