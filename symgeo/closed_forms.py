@@ -205,9 +205,7 @@ def _sphere(metric):
     if any(_domain(metric, i) != (0.0, 1.0) for i in range(n)):
         return None
     last = 1 - sum(coords)
-    template = sp.Matrix(
-        n, n, lambda i, j: (1 / coords[i] if i == j else 0) + 1 / last
-    )
+    template = sp.Matrix(n, n, lambda i, j: (1 / coords[i] if i == j else 0) + 1 / last)
     c = _positive_constant(g[0, 0] / template[0, 0], coords)
     if c is None or not all(_zero(e) for e in g - c * template):
         return None
@@ -307,9 +305,8 @@ def _gaussian_covariance(metric):
         n,
         n,
         lambda i, j: (
-            inverse * cov.diff(coords[i]) * inverse * cov.diff(coords[j])
-        ).trace()
-        / 2,
+            (inverse * cov.diff(coords[i]) * inverse * cov.diff(coords[j])).trace() / 2
+        ),
     )
     if not all(_zero(e) for e in metric.matrix - template):
         return None
@@ -318,8 +315,10 @@ def _gaussian_covariance(metric):
         _, s0 = matrices(a)
         _, s1 = matrices(b)
         d = np.array(
-            [np.sqrt(np.sum(np.log(linalg.eigh(y, x, eigvals_only=True)) ** 2) / 2)
-             for x, y in zip(s0, s1, strict=True)]
+            [
+                np.sqrt(np.sum(np.log(linalg.eigh(y, x, eigvals_only=True)) ** 2) / 2)
+                for x, y in zip(s0, s1, strict=True)
+            ]
         )
         return d, 64 * EPS * np.maximum(d, 1.0)
 
@@ -352,8 +351,10 @@ def _bures(metric):
     template = sp.Matrix(
         n,
         n,
-        lambda i, j: (mean.diff(coords[i]).T * mean.diff(coords[j]))[0, 0]
-        + (solved[i] * cov * solved[j]).trace(),
+        lambda i, j: (
+            (mean.diff(coords[i]).T * mean.diff(coords[j]))[0, 0]
+            + (solved[i] * cov * solved[j]).trace()
+        ),
     )
     if not all(_zero(e) for e in metric.matrix - template):
         return None
@@ -365,9 +366,7 @@ def _bures(metric):
         for p in range(len(a)):
             root = linalg.sqrtm(s0[p])
             cross = linalg.sqrtm(root @ s1[p] @ root).real
-            squared = np.sum((m0[p] - m1[p]) ** 2) + np.trace(
-                s0[p] + s1[p] - 2 * cross
-            )
+            squared = np.sum((m0[p] - m1[p]) ** 2) + np.trace(s0[p] + s1[p] - 2 * cross)
             out[p] = np.sqrt(max(squared, 0.0))
         return out, 1e-8 * np.maximum(out, 1e-8)
 
@@ -452,8 +451,12 @@ def w2_quantile_distance(family, a, b, *, digits=20):
     from .quantile import numeric_quantile
 
     names = family.names
-    q0 = numeric_quantile(family, family.point(dict(zip(names, map(float, a)))))
-    q1 = numeric_quantile(family, family.point(dict(zip(names, map(float, b)))))
+    q0 = numeric_quantile(
+        family, family.point(dict(zip(names, map(float, a), strict=True)))
+    )
+    q1 = numeric_quantile(
+        family, family.point(dict(zip(names, map(float, b), strict=True)))
+    )
     with mpmath.workdps(digits):
         squared, error = mpmath.quad(
             lambda u: (q0(u) - q1(u)) ** 2, [0, 0.5, 1], error=True
