@@ -460,12 +460,15 @@ def tail_exponent(family, point):
 
     ∫₀¹ Q² du (the second moment) is finite iff p < 1; p is estimated from
     ε = 1e-20 and 1e-30, which reads 0 for log-type tails (up to ~0.2) and 2/α
-    for a Pareto tail of index α. None when the quantile cannot be evaluated.
+    for a Pareto tail of index α; 0 on a bounded support. None when the
+    quantile cannot be evaluated.
 
     >>> family = load_family("pareto")
     >>> round(tail_exponent(family, family.point({"alpha": 4})), 6)
     0.5
     """
+    if all(end.subs(point).is_finite for end in family.support):
+        return 0.0
     q = numeric_quantile(family, point)
     exponents = []
     with mpmath.workdps(WORKING_DIGITS):

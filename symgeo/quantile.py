@@ -476,25 +476,38 @@ def _quantile_by_root_finding(family, point):
         if s is not None and u > 0.5:
             v = 1 - u
             a, b = _bracket(lambda x: -mpmath.re(s(x)), -v, lo, hi)
-            return _root(lambda x: mpmath.log(mpmath.re(s(x)) / v), a, b, lo)
+            return _root(lambda x: mpmath.log(mpmath.re(s(x)) / v), a, b, lo, hi)
         a, b = _bracket(f, u, lo, hi)
-        return _root(lambda x: mpmath.log(f(x) / u), a, b, lo)
+        return _root(lambda x: mpmath.log(f(x) / u), a, b, lo, hi)
 
     return value
 
 
-def _root(g, a, b, lo):
-    """The root of g in [a, b]; in t = log(x − lo) next to a finite lower end,
-    where the lower tail of a small shape (x ~ u^(1/k)) spans many decades."""
-    if mpmath.isinf(lo) or a - lo > (b - a):
-        return mpmath.findroot(g, (a, b), solver="anderson", verify=False)
-    t = mpmath.findroot(
-        lambda t: g(lo + mpmath.exp(t)),
-        (mpmath.log(a - lo), mpmath.log(b - lo)),
-        solver="anderson",
-        verify=False,
+def _root(g, a, b, lo, hi):
+    """The root of g in the bracket [a, b], by scipy's Brent method.
+
+    Next to a finite end the search runs in t = log(x − lo) or log(hi − x),
+    where the tail of a small shape (x ~ u^(1/k)) spans many decades and
+    x = 1 − 10⁻²⁰ is still resolved; g itself is evaluated with mpmath at the
+    working precision, and the bracket is never left.
+    """
+    from scipy.optimize import brentq
+
+    if not mpmath.isinf(lo) and a - lo <= b - a:
+        chart = lambda t: lo + mpmath.exp(t)  # noqa: E731
+        ends = mpmath.log(a - lo), mpmath.log(b - lo)
+    elif not mpmath.isinf(hi) and hi - b <= b - a:
+        chart = lambda t: hi - mpmath.exp(t)  # noqa: E731
+        ends = mpmath.log(hi - b), mpmath.log(hi - a)
+    else:
+        chart = mpmath.mpf  # noqa: E731
+        ends = a, b
+    start, end = float(ends[0]), float(ends[1])
+    span = max(abs(start), abs(end), 1e-300)
+    t = brentq(
+        lambda t: float(g(chart(t))), start, end, xtol=1e-15 * span, rtol=1e-15
     )
-    return lo + mpmath.exp(t)
+    return chart(t)
 
 
 def _bracket(f, u, lo, hi):
