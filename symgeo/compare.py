@@ -43,6 +43,7 @@ from .budget import BudgetExceeded, time_budget
 from .errors import DerivationError, SpecError
 from .simplification import tidy
 from .verify import evaluate_entry, has_closed_form
+from .wasserstein import CdfIntegral
 
 log = logging.getLogger(__name__)
 
@@ -452,6 +453,15 @@ def _check_pair(fisher, wasserstein):
             f"the metrics belong to different families ({fisher.family.name} and "
             f"{wasserstein.family.name}); compare two metrics of the same family"
         )
+    for metric in (fisher, wasserstein):
+        if any(entry.has(CdfIntegral) for entry in metric.matrix):
+            raise DerivationError(
+                f"the {metric.kind} metric of '{metric.family.name}' has entries "
+                "that are nested integrals (∫ ∂_iF ∂_jF / p dx with ∂_iF itself an "
+                "integral); the comparison needs their derivatives at several "
+                "points, many minutes of nested quadrature, so it is not made; "
+                "evaluate the metrics with 'symgeo eval' to compare them at a point"
+            )
 
 
 def _conformal(fisher, wasserstein, samples, decider):
