@@ -28,6 +28,7 @@ FAMILY = "bernoulli"
 METRIC = "fisher"
 PARAMETERS = ("p",)
 DOMAINS = {"p": "(0, 1)"}
+REGION = "True"
 SPEC_HASH = "833855af5865d3526e2c8f6e8d02c67f2b597ac7e43c73407c12c30a93903a44"
 SYMGEO_VERSION = "0.1.0"
 DIGITS = 30

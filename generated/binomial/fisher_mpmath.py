@@ -28,6 +28,7 @@ FAMILY = "binomial"
 METRIC = "fisher"
 PARAMETERS = ("p",)
 DOMAINS = {"p": "(0, 1)"}
+REGION = "True"
 SPEC_HASH = "ec2caa4e82056988b54c3436fbfb4b2344031b0c296e3edc00070b13947ed93f"
 SYMGEO_VERSION = "0.1.0"
 DIGITS = 30

@@ -30,6 +30,7 @@ FAMILY = "categorical"
 METRIC = "fisher"
 PARAMETERS = ("p1", "p2")
 DOMAINS = {"p1": "(0, 1)", "p2": "(0, 1)"}
+REGION = "True"
 SPEC_HASH = "82a3ff9ac25fd3fb9843d19c5a5e75d0163bca50bfe47b9d6ab4d39cfd332734"
 SYMGEO_VERSION = "0.1.0"
 DIGITS = 30

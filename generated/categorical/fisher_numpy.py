@@ -28,6 +28,7 @@ FAMILY = "categorical"
 METRIC = "fisher"
 PARAMETERS = ("p1", "p2")
 DOMAINS = {"p1": "(0, 1)", "p2": "(0, 1)"}
+REGION = "True"
 SPEC_HASH = "82a3ff9ac25fd3fb9843d19c5a5e75d0163bca50bfe47b9d6ab4d39cfd332734"
 SYMGEO_VERSION = "0.1.0"
 
@@ -46,9 +47,9 @@ def check_parameters(p1, p2):
     """
     p1 = np.asarray(p1, dtype=float)
     p2 = np.asarray(p2, dtype=float)
-    if not np.all((p1 > 0) & (p1 < 1)):
+    if not (p1.size == 0 or (p1.min() > 0 and p1.max() < 1)):
         _outside("p1", p1, (p1 > 0) & (p1 < 1), "(0, 1)", "a value in (0, 1)")
-    if not np.all((p2 > 0) & (p2 < 1)):
+    if not (p2.size == 0 or (p2.min() > 0 and p2.max() < 1)):
         _outside("p2", p2, (p2 > 0) & (p2 < 1), "(0, 1)", "a value in (0, 1)")
     if not np.all((p1 + p2 < 1)):
         raise ValueError(
@@ -84,11 +85,14 @@ def metric_unchecked(p1, p2, out=None):
     p1 = np.asarray(p1, dtype=float)
     p2 = np.asarray(p2, dtype=float)
     out = _output(out, (p1, p2,), (2, 2))
+    return _blocked(_metric_block, (p1, p2,), out, (2, 2), 16384)
+
+
+def _metric_block(p1, p2, out):
     _x3 = -1/(p1 + p2 - 1)
     out[..., 0, 0] = _x3 + (1/p1)
     out[..., 0, 1] = out[..., 1, 0] = _x3
     out[..., 1, 1] = _x3 + (1/p2)
-    return out
 
 
 def inverse_metric(p1, p2, out=None):
@@ -118,10 +122,13 @@ def inverse_metric_unchecked(p1, p2, out=None):
     p1 = np.asarray(p1, dtype=float)
     p2 = np.asarray(p2, dtype=float)
     out = _output(out, (p1, p2,), (2, 2))
+    return _blocked(_inverse_metric_block, (p1, p2,), out, (2, 2), 16384)
+
+
+def _inverse_metric_block(p1, p2, out):
     out[..., 0, 0] = -(p1*p1) + p1
     out[..., 0, 1] = out[..., 1, 0] = -p1*p2
     out[..., 1, 1] = -(p2*p2) + p2
-    return out
 
 
 def christoffel(p1, p2, out=None):
@@ -151,6 +158,10 @@ def christoffel_unchecked(p1, p2, out=None):
     p1 = np.asarray(p1, dtype=float)
     p2 = np.asarray(p2, dtype=float)
     out = _output(out, (p1, p2,), (2, 2, 2))
+    return _blocked(_christoffel_block, (p1, p2,), out, (2, 2, 2), 16384)
+
+
+def _christoffel_block(p1, p2, out):
     _x1 = p1 - 1
     _x2 = _x1 + p2
     _x8 = p1*p2 + 1
@@ -164,7 +175,6 @@ def christoffel_unchecked(p1, p2, out=None):
     out[..., 1, 0, 0] = _x10*p2*(p2 - 1)
     out[..., 1, 0, 1] = out[..., 1, 1, 0] = _x11*p2
     out[..., 1, 1, 1] = _x12*(_x8 - p1 - 2*p2)
-    return out
 
 
 def geodesic_rhs(t, y, out=None):
@@ -195,11 +205,22 @@ def geodesic_rhs_unchecked(t, y, out=None):
     y = np.asarray(y, dtype=float)
     if y.shape[-1:] != (4,):
         raise ValueError(f"y has shape {y.shape}; give states of shape (..., 4)")
+    out = _output(out, (y[..., 0],), (4,))
+    if y.size <= 16384 * 4 or not out.flags.c_contiguous:
+        _geodesic_rhs_block(y, out)
+        return out
+    states, results = y.reshape(-1, 4), out.reshape(-1, 4)
+    for start in range(0, len(states), 16384):
+        stop = start + 16384
+        _geodesic_rhs_block(states[start:stop], results[start:stop])
+    return out
+
+
+def _geodesic_rhs_block(y, out):
     p1 = y[..., 0]
     p2 = y[..., 1]
     dp1 = y[..., 2]
     dp2 = y[..., 3]
-    out = _output(out, (y[..., 0],), (4,))
     _x1 = p1 - 1
     _x2 = _x1 + p2
     _x8 = p1*p2 + 1
@@ -211,7 +232,6 @@ def geodesic_rhs_unchecked(t, y, out=None):
     out[..., 1] = dp2
     out[..., 2] = -_x1*_x12*(dp2*dp2)*p1 - _x10*(dp1*dp1)*(_x8 - 2*p1 - p2) - 2*_x11*dp1*dp2*p1
     out[..., 3] = -_x10*(dp1*dp1)*p2*(p2 - 1) - 2*_x11*dp1*dp2*p2 - _x12*(dp2*dp2)*(_x8 - p1 - 2*p2)
-    return out
 
 
 def scalar_curvature(p1, p2, out=None):
@@ -241,7 +261,26 @@ def scalar_curvature_unchecked(p1, p2, out=None):
     p1 = np.asarray(p1, dtype=float)
     p2 = np.asarray(p2, dtype=float)
     out = _output(out, (p1, p2,), ())
+    return _blocked(_scalar_curvature_block, (p1, p2,), out, (), 16384)
+
+
+def _scalar_curvature_block(p1, p2, out):
     out[...] = 0.5
+
+
+def _blocked(block, parameters, out, tail, size):
+    """Evaluate ``block`` on consecutive slices of at most ``size`` points, so
+    that the output being written stays in cache."""
+    batch = out.shape[: out.ndim - len(tail)]
+    count = int(np.prod(batch))
+    if count <= size or not out.flags.c_contiguous:
+        block(*parameters, out)
+        return out
+    flat = [p if p.ndim == 0 else np.broadcast_to(p, batch).reshape(-1) for p in parameters]
+    results = out.reshape((count, *tail))
+    for start in range(0, count, size):
+        stop = start + size
+        block(*(p if p.ndim == 0 else p[start:stop] for p in flat), results[start:stop])
     return out
 
 

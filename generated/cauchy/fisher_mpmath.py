@@ -29,6 +29,7 @@ FAMILY = "cauchy"
 METRIC = "fisher"
 PARAMETERS = ("x0", "gamma")
 DOMAINS = {"x0": "(-oo, oo)", "gamma": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "b7d3f7d93780dd22ff01fedc25e1d269510684f7a8848dfe27e7a7a46cb471cb"
 SYMGEO_VERSION = "0.1.0"
 DIGITS = 30

@@ -27,6 +27,7 @@ FAMILY = "cauchy"
 METRIC = "fisher"
 PARAMETERS = ("x0", "gamma")
 DOMAINS = {"x0": "(-oo, oo)", "gamma": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "b7d3f7d93780dd22ff01fedc25e1d269510684f7a8848dfe27e7a7a46cb471cb"
 SYMGEO_VERSION = "0.1.0"
 
@@ -45,9 +46,9 @@ def check_parameters(x0, gamma):
     """
     x0 = np.asarray(x0, dtype=float)
     gamma = np.asarray(gamma, dtype=float)
-    if not np.all((x0 > -np.inf) & (x0 < np.inf)):
+    if not (x0.size == 0 or (x0.min() > -np.inf and x0.max() < np.inf)):
         _outside("x0", x0, (x0 > -np.inf) & (x0 < np.inf), "(-oo, oo)", "any finite real number")
-    if not np.all((gamma > 0) & (gamma < np.inf)):
+    if not (gamma.size == 0 or (gamma.min() > 0 and gamma.max() < np.inf)):
         _outside("gamma", gamma, (gamma > 0) & (gamma < np.inf), "(0, oo)", "a value > 0")
     return (x0, gamma,)
 
@@ -79,12 +80,15 @@ def metric_unchecked(x0, gamma, out=None):
     x0 = np.asarray(x0, dtype=float)
     gamma = np.asarray(gamma, dtype=float)
     out = _output(out, (x0, gamma,), (2, 2))
+    return _blocked(_metric_block, (x0, gamma,), out, (2, 2), 16384)
+
+
+def _metric_block(x0, gamma, out):
     _x1 = (0.5)/(gamma*gamma)
     out[..., 0, 0] = _x1
     out[..., 1, 1] = _x1
     out[..., 0, 1] = 0.0
     out[..., 1, 0] = 0.0
-    return out
 
 
 def inverse_metric(x0, gamma, out=None):
@@ -114,12 +118,15 @@ def inverse_metric_unchecked(x0, gamma, out=None):
     x0 = np.asarray(x0, dtype=float)
     gamma = np.asarray(gamma, dtype=float)
     out = _output(out, (x0, gamma,), (2, 2))
+    return _blocked(_inverse_metric_block, (x0, gamma,), out, (2, 2), 16384)
+
+
+def _inverse_metric_block(x0, gamma, out):
     _x2 = 2*(gamma*gamma)
     out[..., 0, 0] = _x2
     out[..., 1, 1] = _x2
     out[..., 0, 1] = 0.0
     out[..., 1, 0] = 0.0
-    return out
 
 
 def christoffel(x0, gamma, out=None):
@@ -149,6 +156,10 @@ def christoffel_unchecked(x0, gamma, out=None):
     x0 = np.asarray(x0, dtype=float)
     gamma = np.asarray(gamma, dtype=float)
     out = _output(out, (x0, gamma,), (2, 2, 2))
+    return _blocked(_christoffel_block, (x0, gamma,), out, (2, 2, 2), 16384)
+
+
+def _christoffel_block(x0, gamma, out):
     _x3 = (1/gamma)
     _x4 = -_x3
     out[..., 0, 0, 1] = out[..., 0, 1, 0] = _x4
@@ -158,7 +169,6 @@ def christoffel_unchecked(x0, gamma, out=None):
     out[..., 0, 1, 1] = 0.0
     out[..., 1, 0, 1] = 0.0
     out[..., 1, 1, 0] = 0.0
-    return out
 
 
 def geodesic_rhs(t, y, out=None):
@@ -189,18 +199,28 @@ def geodesic_rhs_unchecked(t, y, out=None):
     y = np.asarray(y, dtype=float)
     if y.shape[-1:] != (4,):
         raise ValueError(f"y has shape {y.shape}; give states of shape (..., 4)")
+    out = _output(out, (y[..., 0],), (4,))
+    if y.size <= 16384 * 4 or not out.flags.c_contiguous:
+        _geodesic_rhs_block(y, out)
+        return out
+    states, results = y.reshape(-1, 4), out.reshape(-1, 4)
+    for start in range(0, len(states), 16384):
+        stop = start + 16384
+        _geodesic_rhs_block(states[start:stop], results[start:stop])
+    return out
+
+
+def _geodesic_rhs_block(y, out):
     x0 = y[..., 0]
     gamma = y[..., 1]
     dx0 = y[..., 2]
     dgamma = y[..., 3]
-    out = _output(out, (y[..., 0],), (4,))
     _x3 = (1/gamma)
     _x4 = -_x3
     out[..., 0] = dx0
     out[..., 1] = dgamma
     out[..., 2] = -2*_x4*dgamma*dx0
     out[..., 3] = -_x3*(dx0*dx0) - _x4*(dgamma*dgamma)
-    return out
 
 
 def scalar_curvature(x0, gamma, out=None):
@@ -230,7 +250,26 @@ def scalar_curvature_unchecked(x0, gamma, out=None):
     x0 = np.asarray(x0, dtype=float)
     gamma = np.asarray(gamma, dtype=float)
     out = _output(out, (x0, gamma,), ())
+    return _blocked(_scalar_curvature_block, (x0, gamma,), out, (), 16384)
+
+
+def _scalar_curvature_block(x0, gamma, out):
     out[...] = -4
+
+
+def _blocked(block, parameters, out, tail, size):
+    """Evaluate ``block`` on consecutive slices of at most ``size`` points, so
+    that the output being written stays in cache."""
+    batch = out.shape[: out.ndim - len(tail)]
+    count = int(np.prod(batch))
+    if count <= size or not out.flags.c_contiguous:
+        block(*parameters, out)
+        return out
+    flat = [p if p.ndim == 0 else np.broadcast_to(p, batch).reshape(-1) for p in parameters]
+    results = out.reshape((count, *tail))
+    for start in range(0, count, size):
+        stop = start + size
+        block(*(p if p.ndim == 0 else p[start:stop] for p in flat), results[start:stop])
     return out
 
 

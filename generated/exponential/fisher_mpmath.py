@@ -28,6 +28,7 @@ FAMILY = "exponential"
 METRIC = "fisher"
 PARAMETERS = ("lam",)
 DOMAINS = {"lam": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "2663ffda983df2a7105658f2a0d22a95eac2c9a1f0630a092b3039f5fcf000ce"
 SYMGEO_VERSION = "0.1.0"
 DIGITS = 30

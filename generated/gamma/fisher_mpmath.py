@@ -29,6 +29,7 @@ FAMILY = "gamma"
 METRIC = "fisher"
 PARAMETERS = ("k", "b")
 DOMAINS = {"k": "(0, oo)", "b": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "34729648b7c60116158e0ac512b61554458d8151a5bb2f63ff48239add1c3285"
 SYMGEO_VERSION = "0.1.0"
 DIGITS = 30
@@ -93,13 +94,13 @@ def inverse_metric(k, b, dps=DIGITS):
 
 def _inverse_metric_point(k, b):
     check_point(k, b)
-    _x0 = (k*mpmath.psi(1, k) - 1)
-    _x1 = (1/_x0)
+    _x1 = (k*mpmath.psi(1, k) - 1)
+    _x2 = (1/_x1)
     return [
-        ((0, 0), _x1*k),
-        ((0, 1), _x1*b),
-        ((1, 0), _x1*b),
-        ((1, 1), _x1*b**(2)*(_x0 + 1)/k),
+        ((0, 0), _x2*k),
+        ((0, 1), _x2*b),
+        ((1, 0), _x2*b),
+        ((1, 1), _x2*b**(2)*(_x1 + 1)/k),
     ]
 
 
@@ -121,22 +122,23 @@ def christoffel(k, b, dps=DIGITS):
 
 def _christoffel_point(k, b):
     check_point(k, b)
-    _x0 = (k*mpmath.psi(1, k) - 1)
-    _x1 = (1/_x0)
-    _x7 = (1/k)
-    _x8 = _x0 + 1
-    _x11 = -_x8 + k*(k*mpmath.psi(2, k) + mpmath.psi(1, k))
-    _x12 = ((mpf(1)/2))*_x1
-    _x13 = _x12/b
+    _x0 = mpmath.psi(1, k)
+    _x1 = (_x0*k - 1)
+    _x2 = (1/_x1)
+    _x8 = (1/k)
+    _x9 = _x1 + 1
+    _x12 = -_x9 + k*(_x0 + k*mpmath.psi(2, k))
+    _x13 = ((mpf(1)/2))*_x2
+    _x14 = _x13/b
     return [
-        ((0, 0, 0), _x11*_x12*_x7),
-        ((0, 0, 1), _x13),
-        ((0, 1, 0), _x13),
-        ((0, 1, 1), -(mpf(1)/2)*_x1*k/b**(2)),
-        ((1, 0, 0), ((mpf(1)/2))*_x1*_x11*b/k**(2)),
-        ((1, 0, 1), _x12*_x7*_x8),
-        ((1, 1, 0), _x12*_x7*_x8),
-        ((1, 1, 1), -_x13*(2*_x0 + 1)),
+        ((0, 0, 0), _x12*_x13*_x8),
+        ((0, 0, 1), _x14),
+        ((0, 1, 0), _x14),
+        ((0, 1, 1), -(mpf(1)/2)*_x2*k/b**(2)),
+        ((1, 0, 0), ((mpf(1)/2))*_x12*_x2*b/k**(2)),
+        ((1, 0, 1), _x13*_x8*_x9),
+        ((1, 1, 0), _x13*_x8*_x9),
+        ((1, 1, 1), -_x14*(2*_x1 + 1)),
     ]
 
 
@@ -161,18 +163,19 @@ def geodesic_rhs(t, y, dps=DIGITS):
 
 def _geodesic_rhs_point(k, b, dk, db):
     check_point(k, b)
-    _x0 = (k*mpmath.psi(1, k) - 1)
-    _x1 = (1/_x0)
-    _x7 = (1/k)
-    _x8 = _x0 + 1
-    _x11 = -_x8 + k*(k*mpmath.psi(2, k) + mpmath.psi(1, k))
-    _x12 = ((mpf(1)/2))*_x1
-    _x13 = _x12/b
+    _x0 = mpmath.psi(1, k)
+    _x1 = (_x0*k - 1)
+    _x2 = (1/_x1)
+    _x8 = (1/k)
+    _x9 = _x1 + 1
+    _x12 = -_x9 + k*(_x0 + k*mpmath.psi(2, k))
+    _x13 = ((mpf(1)/2))*_x2
+    _x14 = _x13/b
     return [
         ((0,), dk),
         ((1,), db),
-        ((2,), ((mpf(1)/2))*_x1*db**(2)*k/b**(2) - _x11*_x12*_x7*dk**(2) - 2*_x13*db*dk),
-        ((3,), -(mpf(1)/2)*_x1*_x11*b*dk**(2)/k**(2) - 2*_x12*_x7*_x8*db*dk + _x13*db**(2)*(2*_x0 + 1)),
+        ((2,), -_x12*_x13*_x8*dk**(2) - 2*_x14*db*dk + ((mpf(1)/2))*_x2*db**(2)*k/b**(2)),
+        ((3,), -(mpf(1)/2)*_x12*_x2*b*dk**(2)/k**(2) - 2*_x13*_x8*_x9*db*dk + _x14*db**(2)*(2*_x1 + 1)),
     ]
 
 
@@ -194,8 +197,9 @@ def scalar_curvature(k, b, dps=DIGITS):
 
 def _scalar_curvature_point(k, b):
     check_point(k, b)
+    _x0 = mpmath.psi(1, k)
     return [
-        ((), ((mpf(1)/2))*(k*mpmath.psi(2, k) + mpmath.psi(1, k))/((k*mpmath.psi(1, k) - 1))**(2)),
+        ((), ((mpf(1)/2))*(_x0 + k*mpmath.psi(2, k))/((_x0*k - 1))**(2)),
     ]
 
 

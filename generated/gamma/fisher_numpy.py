@@ -28,6 +28,7 @@ FAMILY = "gamma"
 METRIC = "fisher"
 PARAMETERS = ("k", "b")
 DOMAINS = {"k": "(0, oo)", "b": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "34729648b7c60116158e0ac512b61554458d8151a5bb2f63ff48239add1c3285"
 SYMGEO_VERSION = "0.1.0"
 
@@ -46,9 +47,9 @@ def check_parameters(k, b):
     """
     k = np.asarray(k, dtype=float)
     b = np.asarray(b, dtype=float)
-    if not np.all((k > 0) & (k < np.inf)):
+    if not (k.size == 0 or (k.min() > 0 and k.max() < np.inf)):
         _outside("k", k, (k > 0) & (k < np.inf), "(0, oo)", "a value > 0")
-    if not np.all((b > 0) & (b < np.inf)):
+    if not (b.size == 0 or (b.min() > 0 and b.max() < np.inf)):
         _outside("b", b, (b > 0) & (b < np.inf), "(0, oo)", "a value > 0")
     return (k, b,)
 
@@ -80,10 +81,13 @@ def metric_unchecked(k, b, out=None):
     k = np.asarray(k, dtype=float)
     b = np.asarray(b, dtype=float)
     out = _output(out, (k, b,), (2, 2))
+    return _blocked(_metric_block, (k, b,), out, (2, 2), 16384)
+
+
+def _metric_block(k, b, out):
     out[..., 0, 0] = _sc.zeta(2.0, k)
     out[..., 0, 1] = out[..., 1, 0] = -1/b
     out[..., 1, 1] = k/(b*b)
-    return out
 
 
 def inverse_metric(k, b, out=None):
@@ -113,12 +117,15 @@ def inverse_metric_unchecked(k, b, out=None):
     k = np.asarray(k, dtype=float)
     b = np.asarray(b, dtype=float)
     out = _output(out, (k, b,), (2, 2))
-    _x0 = _trigamma_excess(k)
-    _x1 = (1/_x0)
-    out[..., 0, 0] = _x1*k
-    out[..., 0, 1] = out[..., 1, 0] = _x1*b
-    out[..., 1, 1] = _x1*(b*b)*(_x0 + 1)/k
-    return out
+    return _blocked(_inverse_metric_block, (k, b,), out, (2, 2), 16384)
+
+
+def _inverse_metric_block(k, b, out):
+    _x1 = _trigamma_excess(k, _sc.zeta(2.0, k))
+    _x2 = (1/_x1)
+    out[..., 0, 0] = _x2*k
+    out[..., 0, 1] = out[..., 1, 0] = _x2*b
+    out[..., 1, 1] = _x2*(b*b)*(_x1 + 1)/k
 
 
 def christoffel(k, b, out=None):
@@ -148,20 +155,24 @@ def christoffel_unchecked(k, b, out=None):
     k = np.asarray(k, dtype=float)
     b = np.asarray(b, dtype=float)
     out = _output(out, (k, b,), (2, 2, 2))
-    _x0 = _trigamma_excess(k)
-    _x1 = (1/_x0)
-    _x7 = (1/k)
-    _x8 = _x0 + 1
-    _x11 = -_x8 + k*_trigamma_excess_prime(k)
-    _x12 = (0.5)*_x1
-    _x13 = _x12/b
-    out[..., 0, 0, 0] = _x11*_x12*_x7
-    out[..., 0, 0, 1] = out[..., 0, 1, 0] = _x13
-    out[..., 0, 1, 1] = -0.5*_x1*k/(b*b)
-    out[..., 1, 0, 0] = (0.5)*_x1*_x11*b/(k*k)
-    out[..., 1, 0, 1] = out[..., 1, 1, 0] = _x12*_x7*_x8
-    out[..., 1, 1, 1] = -_x13*(2*_x0 + 1)
-    return out
+    return _blocked(_christoffel_block, (k, b,), out, (2, 2, 2), 16384)
+
+
+def _christoffel_block(k, b, out):
+    _x0 = _sc.zeta(2.0, k)
+    _x1 = _trigamma_excess(k, _x0)
+    _x2 = (1/_x1)
+    _x8 = (1/k)
+    _x9 = _x1 + 1
+    _x12 = -_x9 + k*_trigamma_excess_prime(k, _x0, (-2.0*_sc.zeta(3.0, k)))
+    _x13 = (0.5)*_x2
+    _x14 = _x13/b
+    out[..., 0, 0, 0] = _x12*_x13*_x8
+    out[..., 0, 0, 1] = out[..., 0, 1, 0] = _x14
+    out[..., 0, 1, 1] = -0.5*_x2*k/(b*b)
+    out[..., 1, 0, 0] = (0.5)*_x12*_x2*b/(k*k)
+    out[..., 1, 0, 1] = out[..., 1, 1, 0] = _x13*_x8*_x9
+    out[..., 1, 1, 1] = -_x14*(2*_x1 + 1)
 
 
 def geodesic_rhs(t, y, out=None):
@@ -192,23 +203,34 @@ def geodesic_rhs_unchecked(t, y, out=None):
     y = np.asarray(y, dtype=float)
     if y.shape[-1:] != (4,):
         raise ValueError(f"y has shape {y.shape}; give states of shape (..., 4)")
+    out = _output(out, (y[..., 0],), (4,))
+    if y.size <= 16384 * 4 or not out.flags.c_contiguous:
+        _geodesic_rhs_block(y, out)
+        return out
+    states, results = y.reshape(-1, 4), out.reshape(-1, 4)
+    for start in range(0, len(states), 16384):
+        stop = start + 16384
+        _geodesic_rhs_block(states[start:stop], results[start:stop])
+    return out
+
+
+def _geodesic_rhs_block(y, out):
     k = y[..., 0]
     b = y[..., 1]
     dk = y[..., 2]
     db = y[..., 3]
-    out = _output(out, (y[..., 0],), (4,))
-    _x0 = _trigamma_excess(k)
-    _x1 = (1/_x0)
-    _x7 = (1/k)
-    _x8 = _x0 + 1
-    _x11 = -_x8 + k*_trigamma_excess_prime(k)
-    _x12 = (0.5)*_x1
-    _x13 = _x12/b
+    _x0 = _sc.zeta(2.0, k)
+    _x1 = _trigamma_excess(k, _x0)
+    _x2 = (1/_x1)
+    _x8 = (1/k)
+    _x9 = _x1 + 1
+    _x12 = -_x9 + k*_trigamma_excess_prime(k, _x0, (-2.0*_sc.zeta(3.0, k)))
+    _x13 = (0.5)*_x2
+    _x14 = _x13/b
     out[..., 0] = dk
     out[..., 1] = db
-    out[..., 2] = (0.5)*_x1*(db*db)*k/(b*b) - _x11*_x12*_x7*(dk*dk) - 2*_x13*db*dk
-    out[..., 3] = -0.5*_x1*_x11*b*(dk*dk)/(k*k) - 2*_x12*_x7*_x8*db*dk + _x13*(db*db)*(2*_x0 + 1)
-    return out
+    out[..., 2] = -_x12*_x13*_x8*(dk*dk) - 2*_x14*db*dk + (0.5)*_x2*(db*db)*k/(b*b)
+    out[..., 3] = -0.5*_x12*_x2*b*(dk*dk)/(k*k) - 2*_x13*_x8*_x9*db*dk + _x14*(db*db)*(2*_x1 + 1)
 
 
 def scalar_curvature(k, b, out=None):
@@ -238,7 +260,27 @@ def scalar_curvature_unchecked(k, b, out=None):
     k = np.asarray(k, dtype=float)
     b = np.asarray(b, dtype=float)
     out = _output(out, (k, b,), ())
-    out[...] = (0.5)*_trigamma_excess_prime(k)/(_trigamma_excess(k))**2
+    return _blocked(_scalar_curvature_block, (k, b,), out, (), 16384)
+
+
+def _scalar_curvature_block(k, b, out):
+    _x0 = _sc.zeta(2.0, k)
+    out[...] = (0.5)*_trigamma_excess_prime(k, _x0, (-2.0*_sc.zeta(3.0, k)))/(_trigamma_excess(k, _x0))**2
+
+
+def _blocked(block, parameters, out, tail, size):
+    """Evaluate ``block`` on consecutive slices of at most ``size`` points, so
+    that the output being written stays in cache."""
+    batch = out.shape[: out.ndim - len(tail)]
+    count = int(np.prod(batch))
+    if count <= size or not out.flags.c_contiguous:
+        block(*parameters, out)
+        return out
+    flat = [p if p.ndim == 0 else np.broadcast_to(p, batch).reshape(-1) for p in parameters]
+    results = out.reshape((count, *tail))
+    for start in range(0, count, size):
+        stop = start + size
+        block(*(p if p.ndim == 0 else p[start:stop] for p in flat), results[start:stop])
     return out
 
 
@@ -261,29 +303,41 @@ def _outside(name, values, inside, domain, allowed):
     )
 
 
-def _trigamma_excess(x):
-    """h(x) = x psi_1(x) - 1 ~ 1/(2x): direct below 16, asymptotic series above."""
-    x = np.asarray(x, dtype=float)
-    low = np.minimum(x, 16.0)
-    direct = low * _sc.zeta(2.0, low) - 1.0
-    high = np.maximum(x, 16.0)
-    u = 1.0 / (high * high)
-    series = 0.5 / high + u * (
-        1.0 / 6.0
-        + u * (-1.0 / 30.0 + u * (1.0 / 42.0 + u * (-1.0 / 30.0 + u * (5.0 / 66.0 + u * (-691.0 / 2730.0 + u * (7.0 / 6.0))))))
-    )
-    return np.where(x < 16.0, direct, series)
+def _trigamma_excess(x, trigamma):
+    """h(x) = x psi_1(x) - 1 ~ 1/(2x), from psi_1(x) below 16 and by its
+    asymptotic series at and above 16 (where the difference would cancel)."""
+    x = np.asarray(x)
+    h = np.asarray(x * trigamma - 1.0)
+    large = x >= 16.0
+    if large.any():
+        z = x[large] if h.ndim else x
+        u = 1.0 / (z * z)
+        series = 0.5 / z + u * (
+            1.0 / 6.0
+            + u * (-1.0 / 30.0 + u * (1.0 / 42.0 + u * (-1.0 / 30.0 + u * (5.0 / 66.0 + u * (-691.0 / 2730.0 + u * (7.0 / 6.0))))))
+        )
+        if h.ndim:
+            h[large] = series
+        else:
+            h = series
+    return h
 
 
-def _trigamma_excess_prime(x):
-    """h'(x) = x psi_2(x) + psi_1(x) ~ -1/(2x^2): direct below 16, series above."""
-    x = np.asarray(x, dtype=float)
-    low = np.minimum(x, 16.0)
-    direct = _sc.zeta(2.0, low) - 2.0 * low * _sc.zeta(3.0, low)
-    high = np.maximum(x, 16.0)
-    u = 1.0 / (high * high)
-    series = -0.5 * u + (u / high) * (
-        -1.0 / 3.0
-        + u * (2.0 / 15.0 + u * (-1.0 / 7.0 + u * (4.0 / 15.0 + u * (-25.0 / 33.0 + u * (8292.0 / 2730.0 + u * (-49.0 / 3.0))))))
-    )
-    return np.where(x < 16.0, direct, series)
+def _trigamma_excess_prime(x, trigamma, tetragamma):
+    """h'(x) = x psi_2(x) + psi_1(x) ~ -1/(2x^2), from psi_1, psi_2 below 16 and
+    by its asymptotic series at and above 16."""
+    x = np.asarray(x)
+    h = np.asarray(x * tetragamma + trigamma)
+    large = x >= 16.0
+    if large.any():
+        z = x[large] if h.ndim else x
+        u = 1.0 / (z * z)
+        series = -0.5 * u + (u / z) * (
+            -1.0 / 3.0
+            + u * (2.0 / 15.0 + u * (-1.0 / 7.0 + u * (4.0 / 15.0 + u * (-25.0 / 33.0 + u * (8292.0 / 2730.0 + u * (-49.0 / 3.0))))))
+        )
+        if h.ndim:
+            h[large] = series
+        else:
+            h = series
+    return h

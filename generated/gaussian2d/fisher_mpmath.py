@@ -33,6 +33,7 @@ FAMILY = "gaussian2d"
 METRIC = "fisher"
 PARAMETERS = ("mu1", "mu2", "s11", "s12", "s22")
 DOMAINS = {"mu1": "(-oo, oo)", "mu2": "(-oo, oo)", "s11": "(0, oo)", "s12": "(-oo, oo)", "s22": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "529693ebf7b0a734f16d053e5324052f04dddbaa47e21367467c650121def6e9"
 SYMGEO_VERSION = "0.1.0"
 DIGITS = 30

@@ -31,6 +31,7 @@ FAMILY = "gaussian2d"
 METRIC = "fisher"
 PARAMETERS = ("mu1", "mu2", "s11", "s12", "s22")
 DOMAINS = {"mu1": "(-oo, oo)", "mu2": "(-oo, oo)", "s11": "(0, oo)", "s12": "(-oo, oo)", "s22": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "529693ebf7b0a734f16d053e5324052f04dddbaa47e21367467c650121def6e9"
 SYMGEO_VERSION = "0.1.0"
 
@@ -52,15 +53,15 @@ def check_parameters(mu1, mu2, s11, s12, s22):
     s11 = np.asarray(s11, dtype=float)
     s12 = np.asarray(s12, dtype=float)
     s22 = np.asarray(s22, dtype=float)
-    if not np.all((mu1 > -np.inf) & (mu1 < np.inf)):
+    if not (mu1.size == 0 or (mu1.min() > -np.inf and mu1.max() < np.inf)):
         _outside("mu1", mu1, (mu1 > -np.inf) & (mu1 < np.inf), "(-oo, oo)", "any finite real number")
-    if not np.all((mu2 > -np.inf) & (mu2 < np.inf)):
+    if not (mu2.size == 0 or (mu2.min() > -np.inf and mu2.max() < np.inf)):
         _outside("mu2", mu2, (mu2 > -np.inf) & (mu2 < np.inf), "(-oo, oo)", "any finite real number")
-    if not np.all((s11 > 0) & (s11 < np.inf)):
+    if not (s11.size == 0 or (s11.min() > 0 and s11.max() < np.inf)):
         _outside("s11", s11, (s11 > 0) & (s11 < np.inf), "(0, oo)", "a value > 0")
-    if not np.all((s12 > -np.inf) & (s12 < np.inf)):
+    if not (s12.size == 0 or (s12.min() > -np.inf and s12.max() < np.inf)):
         _outside("s12", s12, (s12 > -np.inf) & (s12 < np.inf), "(-oo, oo)", "any finite real number")
-    if not np.all((s22 > 0) & (s22 < np.inf)):
+    if not (s22.size == 0 or (s22.min() > 0 and s22.max() < np.inf)):
         _outside("s22", s22, (s22 > 0) & (s22 < np.inf), "(0, oo)", "a value > 0")
     if not np.all((s11*s22 - (s12*s12) > 0)):
         raise ValueError(
@@ -99,6 +100,10 @@ def metric_unchecked(mu1, mu2, s11, s12, s22, out=None):
     s12 = np.asarray(s12, dtype=float)
     s22 = np.asarray(s22, dtype=float)
     out = _output(out, (mu1, mu2, s11, s12, s22,), (5, 5))
+    return _blocked(_metric_block, (mu1, mu2, s11, s12, s22,), out, (5, 5), 10485)
+
+
+def _metric_block(mu1, mu2, s11, s12, s22, out):
     _x0 = s11*s22
     _x1 = (s12*s12)
     _x2 = _x0 - _x1
@@ -127,7 +132,6 @@ def metric_unchecked(mu1, mu2, s11, s12, s22, out=None):
     out[..., 3, 1] = 0.0
     out[..., 1, 4] = 0.0
     out[..., 4, 1] = 0.0
-    return out
 
 
 def inverse_metric(mu1, mu2, s11, s12, s22, out=None):
@@ -160,6 +164,10 @@ def inverse_metric_unchecked(mu1, mu2, s11, s12, s22, out=None):
     s12 = np.asarray(s12, dtype=float)
     s22 = np.asarray(s22, dtype=float)
     out = _output(out, (mu1, mu2, s11, s12, s22,), (5, 5))
+    return _blocked(_inverse_metric_block, (mu1, mu2, s11, s12, s22,), out, (5, 5), 10485)
+
+
+def _inverse_metric_block(mu1, mu2, s11, s12, s22, out):
     _x1 = (s12*s12)
     _x12 = 2*s12
     out[..., 0, 0] = s11
@@ -183,7 +191,6 @@ def inverse_metric_unchecked(mu1, mu2, s11, s12, s22, out=None):
     out[..., 3, 1] = 0.0
     out[..., 1, 4] = 0.0
     out[..., 4, 1] = 0.0
-    return out
 
 
 def christoffel(mu1, mu2, s11, s12, s22, out=None):
@@ -216,6 +223,10 @@ def christoffel_unchecked(mu1, mu2, s11, s12, s22, out=None):
     s12 = np.asarray(s12, dtype=float)
     s22 = np.asarray(s22, dtype=float)
     out = _output(out, (mu1, mu2, s11, s12, s22,), (5, 5, 5))
+    return _blocked(_christoffel_block, (mu1, mu2, s11, s12, s22,), out, (5, 5, 5), 2097)
+
+
+def _christoffel_block(mu1, mu2, s11, s12, s22, out):
     _x0 = s11*s22
     _x1 = (s12*s12)
     _x3 = (1/(_x0 - _x1))
@@ -248,7 +259,6 @@ def christoffel_unchecked(mu1, mu2, s11, s12, s22, out=None):
     out[..., 2, 0, 0] = 1
     out[..., 3, 0, 1] = out[..., 3, 1, 0] = 0.5
     out[..., 4, 1, 1] = 1
-    return out
 
 
 def geodesic_rhs(t, y, out=None):
@@ -279,6 +289,18 @@ def geodesic_rhs_unchecked(t, y, out=None):
     y = np.asarray(y, dtype=float)
     if y.shape[-1:] != (10,):
         raise ValueError(f"y has shape {y.shape}; give states of shape (..., 10)")
+    out = _output(out, (y[..., 0],), (10,))
+    if y.size <= 16384 * 10 or not out.flags.c_contiguous:
+        _geodesic_rhs_block(y, out)
+        return out
+    states, results = y.reshape(-1, 10), out.reshape(-1, 10)
+    for start in range(0, len(states), 16384):
+        stop = start + 16384
+        _geodesic_rhs_block(states[start:stop], results[start:stop])
+    return out
+
+
+def _geodesic_rhs_block(y, out):
     mu1 = y[..., 0]
     mu2 = y[..., 1]
     s11 = y[..., 2]
@@ -289,7 +311,6 @@ def geodesic_rhs_unchecked(t, y, out=None):
     ds11 = y[..., 7]
     ds12 = y[..., 8]
     ds22 = y[..., 9]
-    out = _output(out, (y[..., 0],), (10,))
     _x0 = s11*s22
     _x1 = (s12*s12)
     _x3 = (1/(_x0 - _x1))
@@ -310,7 +331,6 @@ def geodesic_rhs_unchecked(t, y, out=None):
     out[..., 7] = -_x19*(ds11*ds11) - _x20*(ds12*ds12) - 2*_x5*ds11*ds12 - (dmu1*dmu1)
     out[..., 8] = -2*_x16*ds11*ds12 - 2*_x17*ds11*ds22 - 2*_x18*ds12*ds22 - _x5*(ds12*ds12) - dmu1*dmu2
     out[..., 9] = -_x19*(ds12*ds12) - _x20*(ds22*ds22) - 2*_x5*ds12*ds22 - (dmu2*dmu2)
-    return out
 
 
 def scalar_curvature(mu1, mu2, s11, s12, s22, out=None):
@@ -343,7 +363,26 @@ def scalar_curvature_unchecked(mu1, mu2, s11, s12, s22, out=None):
     s12 = np.asarray(s12, dtype=float)
     s22 = np.asarray(s22, dtype=float)
     out = _output(out, (mu1, mu2, s11, s12, s22,), ())
+    return _blocked(_scalar_curvature_block, (mu1, mu2, s11, s12, s22,), out, (), 16384)
+
+
+def _scalar_curvature_block(mu1, mu2, s11, s12, s22, out):
     out[...] = (-4.5)
+
+
+def _blocked(block, parameters, out, tail, size):
+    """Evaluate ``block`` on consecutive slices of at most ``size`` points, so
+    that the output being written stays in cache."""
+    batch = out.shape[: out.ndim - len(tail)]
+    count = int(np.prod(batch))
+    if count <= size or not out.flags.c_contiguous:
+        block(*parameters, out)
+        return out
+    flat = [p if p.ndim == 0 else np.broadcast_to(p, batch).reshape(-1) for p in parameters]
+    results = out.reshape((count, *tail))
+    for start in range(0, count, size):
+        stop = start + size
+        block(*(p if p.ndim == 0 else p[start:stop] for p in flat), results[start:stop])
     return out
 
 

@@ -28,6 +28,7 @@ FAMILY = "geometric"
 METRIC = "fisher"
 PARAMETERS = ("p",)
 DOMAINS = {"p": "(0, 1)"}
+REGION = "True"
 SPEC_HASH = "10edaa18db87c716336127a9187993edc8c4bb89b09d57bb81b5bb169cef99cc"
 SYMGEO_VERSION = "0.1.0"
 DIGITS = 30

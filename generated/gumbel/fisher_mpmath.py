@@ -29,6 +29,7 @@ FAMILY = "gumbel"
 METRIC = "fisher"
 PARAMETERS = ("mu", "beta")
 DOMAINS = {"mu": "(-oo, oo)", "beta": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "91db59f4dfe329ea893dc872609294926b40dc3150e6d37bd159c9cb6044fafb"
 SYMGEO_VERSION = "0.1.0"
 DIGITS = 30

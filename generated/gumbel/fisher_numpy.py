@@ -27,6 +27,7 @@ FAMILY = "gumbel"
 METRIC = "fisher"
 PARAMETERS = ("mu", "beta")
 DOMAINS = {"mu": "(-oo, oo)", "beta": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "91db59f4dfe329ea893dc872609294926b40dc3150e6d37bd159c9cb6044fafb"
 SYMGEO_VERSION = "0.1.0"
 
@@ -45,9 +46,9 @@ def check_parameters(mu, beta):
     """
     mu = np.asarray(mu, dtype=float)
     beta = np.asarray(beta, dtype=float)
-    if not np.all((mu > -np.inf) & (mu < np.inf)):
+    if not (mu.size == 0 or (mu.min() > -np.inf and mu.max() < np.inf)):
         _outside("mu", mu, (mu > -np.inf) & (mu < np.inf), "(-oo, oo)", "any finite real number")
-    if not np.all((beta > 0) & (beta < np.inf)):
+    if not (beta.size == 0 or (beta.min() > 0 and beta.max() < np.inf)):
         _outside("beta", beta, (beta > 0) & (beta < np.inf), "(0, oo)", "a value > 0")
     return (mu, beta,)
 
@@ -79,11 +80,14 @@ def metric_unchecked(mu, beta, out=None):
     mu = np.asarray(mu, dtype=float)
     beta = np.asarray(beta, dtype=float)
     out = _output(out, (mu, beta,), (2, 2))
+    return _blocked(_metric_block, (mu, beta,), out, (2, 2), 16384)
+
+
+def _metric_block(mu, beta, out):
     _x1 = (1/(beta*beta))
     out[..., 0, 0] = _x1
     out[..., 0, 1] = out[..., 1, 0] = -_x1*(0.42278433509846713)
     out[..., 1, 1] = _x1*(1.8236806608528795)
-    return out
 
 
 def inverse_metric(mu, beta, out=None):
@@ -113,13 +117,16 @@ def inverse_metric_unchecked(mu, beta, out=None):
     mu = np.asarray(mu, dtype=float)
     beta = np.asarray(beta, dtype=float)
     out = _output(out, (mu, beta,), (2, 2))
+    return _blocked(_inverse_metric_block, (mu, beta,), out, (2, 2), 16384)
+
+
+def _inverse_metric_block(mu, beta, out):
     _x2 = 9.869604401089358
     _x7 = (beta*beta)/_x2
     _x9 = 6*_x7
     out[..., 0, 0] = _x7*(_x2 + (-6.926587978818394) + 1.999067542846312 + 6)
     out[..., 0, 1] = out[..., 1, 0] = _x9*(0.42278433509846713)
     out[..., 1, 1] = _x9
-    return out
 
 
 def christoffel(mu, beta, out=None):
@@ -149,6 +156,10 @@ def christoffel_unchecked(mu, beta, out=None):
     mu = np.asarray(mu, dtype=float)
     beta = np.asarray(beta, dtype=float)
     out = _output(out, (mu, beta,), (2, 2, 2))
+    return _blocked(_christoffel_block, (mu, beta,), out, (2, 2, 2), 16384)
+
+
+def _christoffel_block(mu, beta, out):
     _x2 = 9.869604401089358
     _x4 = 1.0724795640279177
     _x5 = _x2 + _x4
@@ -161,7 +172,6 @@ def christoffel_unchecked(mu, beta, out=None):
     out[..., 1, 0, 0] = _x11
     out[..., 1, 0, 1] = out[..., 1, 1, 0] = _x10*((-2.536706010590803))
     out[..., 1, 1, 1] = _x10*(-_x2 + _x4)
-    return out
 
 
 def geodesic_rhs(t, y, out=None):
@@ -192,11 +202,22 @@ def geodesic_rhs_unchecked(t, y, out=None):
     y = np.asarray(y, dtype=float)
     if y.shape[-1:] != (4,):
         raise ValueError(f"y has shape {y.shape}; give states of shape (..., 4)")
+    out = _output(out, (y[..., 0],), (4,))
+    if y.size <= 16384 * 4 or not out.flags.c_contiguous:
+        _geodesic_rhs_block(y, out)
+        return out
+    states, results = y.reshape(-1, 4), out.reshape(-1, 4)
+    for start in range(0, len(states), 16384):
+        stop = start + 16384
+        _geodesic_rhs_block(states[start:stop], results[start:stop])
+    return out
+
+
+def _geodesic_rhs_block(y, out):
     mu = y[..., 0]
     beta = y[..., 1]
     dmu = y[..., 2]
     dbeta = y[..., 3]
-    out = _output(out, (y[..., 0],), (4,))
     _x2 = 9.869604401089358
     _x4 = 1.0724795640279177
     _x5 = _x2 + _x4
@@ -207,7 +228,6 @@ def geodesic_rhs_unchecked(t, y, out=None):
     out[..., 1] = dbeta
     out[..., 2] = -_x10*_x5*_x8*(dbeta*dbeta) + 2*_x10*_x5*dbeta*dmu - _x11*_x8*(dmu*dmu)
     out[..., 3] = -_x10*(dbeta*dbeta)*(-_x2 + _x4) - 2*_x10*dbeta*dmu*((-2.536706010590803)) - _x11*(dmu*dmu)
-    return out
 
 
 def scalar_curvature(mu, beta, out=None):
@@ -237,7 +257,26 @@ def scalar_curvature_unchecked(mu, beta, out=None):
     mu = np.asarray(mu, dtype=float)
     beta = np.asarray(beta, dtype=float)
     out = _output(out, (mu, beta,), ())
+    return _blocked(_scalar_curvature_block, (mu, beta,), out, (), 16384)
+
+
+def _scalar_curvature_block(mu, beta, out):
     out[...] = (-1.2158542037080533)
+
+
+def _blocked(block, parameters, out, tail, size):
+    """Evaluate ``block`` on consecutive slices of at most ``size`` points, so
+    that the output being written stays in cache."""
+    batch = out.shape[: out.ndim - len(tail)]
+    count = int(np.prod(batch))
+    if count <= size or not out.flags.c_contiguous:
+        block(*parameters, out)
+        return out
+    flat = [p if p.ndim == 0 else np.broadcast_to(p, batch).reshape(-1) for p in parameters]
+    results = out.reshape((count, *tail))
+    for start in range(0, count, size):
+        stop = start + size
+        block(*(p if p.ndim == 0 else p[start:stop] for p in flat), results[start:stop])
     return out
 
 

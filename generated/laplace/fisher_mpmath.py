@@ -29,6 +29,7 @@ FAMILY = "laplace"
 METRIC = "fisher"
 PARAMETERS = ("mu", "b")
 DOMAINS = {"mu": "(-oo, oo)", "b": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "1ff4bab8ce27a178c2057197f0cea417db65cd39deb7b67ee282b99e2d87b8a1"
 SYMGEO_VERSION = "0.1.0"
 DIGITS = 30

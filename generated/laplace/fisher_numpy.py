@@ -27,6 +27,7 @@ FAMILY = "laplace"
 METRIC = "fisher"
 PARAMETERS = ("mu", "b")
 DOMAINS = {"mu": "(-oo, oo)", "b": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "1ff4bab8ce27a178c2057197f0cea417db65cd39deb7b67ee282b99e2d87b8a1"
 SYMGEO_VERSION = "0.1.0"
 
@@ -45,9 +46,9 @@ def check_parameters(mu, b):
     """
     mu = np.asarray(mu, dtype=float)
     b = np.asarray(b, dtype=float)
-    if not np.all((mu > -np.inf) & (mu < np.inf)):
+    if not (mu.size == 0 or (mu.min() > -np.inf and mu.max() < np.inf)):
         _outside("mu", mu, (mu > -np.inf) & (mu < np.inf), "(-oo, oo)", "any finite real number")
-    if not np.all((b > 0) & (b < np.inf)):
+    if not (b.size == 0 or (b.min() > 0 and b.max() < np.inf)):
         _outside("b", b, (b > 0) & (b < np.inf), "(0, oo)", "a value > 0")
     return (mu, b,)
 
@@ -79,12 +80,15 @@ def metric_unchecked(mu, b, out=None):
     mu = np.asarray(mu, dtype=float)
     b = np.asarray(b, dtype=float)
     out = _output(out, (mu, b,), (2, 2))
+    return _blocked(_metric_block, (mu, b,), out, (2, 2), 16384)
+
+
+def _metric_block(mu, b, out):
     _x1 = (1/(b*b))
     out[..., 0, 0] = _x1
     out[..., 1, 1] = _x1
     out[..., 0, 1] = 0.0
     out[..., 1, 0] = 0.0
-    return out
 
 
 def inverse_metric(mu, b, out=None):
@@ -114,12 +118,15 @@ def inverse_metric_unchecked(mu, b, out=None):
     mu = np.asarray(mu, dtype=float)
     b = np.asarray(b, dtype=float)
     out = _output(out, (mu, b,), (2, 2))
+    return _blocked(_inverse_metric_block, (mu, b,), out, (2, 2), 16384)
+
+
+def _inverse_metric_block(mu, b, out):
     _x0 = (b*b)
     out[..., 0, 0] = _x0
     out[..., 1, 1] = _x0
     out[..., 0, 1] = 0.0
     out[..., 1, 0] = 0.0
-    return out
 
 
 def christoffel(mu, b, out=None):
@@ -149,6 +156,10 @@ def christoffel_unchecked(mu, b, out=None):
     mu = np.asarray(mu, dtype=float)
     b = np.asarray(b, dtype=float)
     out = _output(out, (mu, b,), (2, 2, 2))
+    return _blocked(_christoffel_block, (mu, b,), out, (2, 2, 2), 16384)
+
+
+def _christoffel_block(mu, b, out):
     _x2 = (1/b)
     _x3 = -_x2
     out[..., 0, 0, 1] = out[..., 0, 1, 0] = _x3
@@ -158,7 +169,6 @@ def christoffel_unchecked(mu, b, out=None):
     out[..., 0, 1, 1] = 0.0
     out[..., 1, 0, 1] = 0.0
     out[..., 1, 1, 0] = 0.0
-    return out
 
 
 def geodesic_rhs(t, y, out=None):
@@ -189,18 +199,28 @@ def geodesic_rhs_unchecked(t, y, out=None):
     y = np.asarray(y, dtype=float)
     if y.shape[-1:] != (4,):
         raise ValueError(f"y has shape {y.shape}; give states of shape (..., 4)")
+    out = _output(out, (y[..., 0],), (4,))
+    if y.size <= 16384 * 4 or not out.flags.c_contiguous:
+        _geodesic_rhs_block(y, out)
+        return out
+    states, results = y.reshape(-1, 4), out.reshape(-1, 4)
+    for start in range(0, len(states), 16384):
+        stop = start + 16384
+        _geodesic_rhs_block(states[start:stop], results[start:stop])
+    return out
+
+
+def _geodesic_rhs_block(y, out):
     mu = y[..., 0]
     b = y[..., 1]
     dmu = y[..., 2]
     db = y[..., 3]
-    out = _output(out, (y[..., 0],), (4,))
     _x2 = (1/b)
     _x3 = -_x2
     out[..., 0] = dmu
     out[..., 1] = db
     out[..., 2] = -2*_x3*db*dmu
     out[..., 3] = -_x2*(dmu*dmu) - _x3*(db*db)
-    return out
 
 
 def scalar_curvature(mu, b, out=None):
@@ -230,7 +250,26 @@ def scalar_curvature_unchecked(mu, b, out=None):
     mu = np.asarray(mu, dtype=float)
     b = np.asarray(b, dtype=float)
     out = _output(out, (mu, b,), ())
+    return _blocked(_scalar_curvature_block, (mu, b,), out, (), 16384)
+
+
+def _scalar_curvature_block(mu, b, out):
     out[...] = -2
+
+
+def _blocked(block, parameters, out, tail, size):
+    """Evaluate ``block`` on consecutive slices of at most ``size`` points, so
+    that the output being written stays in cache."""
+    batch = out.shape[: out.ndim - len(tail)]
+    count = int(np.prod(batch))
+    if count <= size or not out.flags.c_contiguous:
+        block(*parameters, out)
+        return out
+    flat = [p if p.ndim == 0 else np.broadcast_to(p, batch).reshape(-1) for p in parameters]
+    results = out.reshape((count, *tail))
+    for start in range(0, count, size):
+        stop = start + size
+        block(*(p if p.ndim == 0 else p[start:stop] for p in flat), results[start:stop])
     return out
 
 

@@ -29,6 +29,7 @@ FAMILY = "logistic"
 METRIC = "fisher"
 PARAMETERS = ("mu", "s")
 DOMAINS = {"mu": "(-oo, oo)", "s": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "347d0f63f24cf38ba15419cb3805bf8b20690c9000075035ae8d951c608ff239"
 SYMGEO_VERSION = "0.1.0"
 DIGITS = 30

@@ -27,6 +27,7 @@ FAMILY = "logistic"
 METRIC = "fisher"
 PARAMETERS = ("mu", "s")
 DOMAINS = {"mu": "(-oo, oo)", "s": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "347d0f63f24cf38ba15419cb3805bf8b20690c9000075035ae8d951c608ff239"
 SYMGEO_VERSION = "0.1.0"
 
@@ -45,9 +46,9 @@ def check_parameters(mu, s):
     """
     mu = np.asarray(mu, dtype=float)
     s = np.asarray(s, dtype=float)
-    if not np.all((mu > -np.inf) & (mu < np.inf)):
+    if not (mu.size == 0 or (mu.min() > -np.inf and mu.max() < np.inf)):
         _outside("mu", mu, (mu > -np.inf) & (mu < np.inf), "(-oo, oo)", "any finite real number")
-    if not np.all((s > 0) & (s < np.inf)):
+    if not (s.size == 0 or (s.min() > 0 and s.max() < np.inf)):
         _outside("s", s, (s > 0) & (s < np.inf), "(0, oo)", "a value > 0")
     return (mu, s,)
 
@@ -79,12 +80,15 @@ def metric_unchecked(mu, s, out=None):
     mu = np.asarray(mu, dtype=float)
     s = np.asarray(s, dtype=float)
     out = _output(out, (mu, s,), (2, 2))
+    return _blocked(_metric_block, (mu, s,), out, (2, 2), 16384)
+
+
+def _metric_block(mu, s, out):
     _x1 = (1/(s*s))
     out[..., 0, 0] = (0.3333333333333333)*_x1
     out[..., 1, 1] = (0.1111111111111111)*_x1*(12.869604401089358)
     out[..., 0, 1] = 0.0
     out[..., 1, 0] = 0.0
-    return out
 
 
 def inverse_metric(mu, s, out=None):
@@ -114,12 +118,15 @@ def inverse_metric_unchecked(mu, s, out=None):
     mu = np.asarray(mu, dtype=float)
     s = np.asarray(s, dtype=float)
     out = _output(out, (mu, s,), (2, 2))
+    return _blocked(_inverse_metric_block, (mu, s,), out, (2, 2), 16384)
+
+
+def _inverse_metric_block(mu, s, out):
     _x0 = (s*s)
     out[..., 0, 0] = 3*_x0
     out[..., 1, 1] = 9*_x0/(12.869604401089358)
     out[..., 0, 1] = 0.0
     out[..., 1, 0] = 0.0
-    return out
 
 
 def christoffel(mu, s, out=None):
@@ -149,6 +156,10 @@ def christoffel_unchecked(mu, s, out=None):
     mu = np.asarray(mu, dtype=float)
     s = np.asarray(s, dtype=float)
     out = _output(out, (mu, s,), (2, 2, 2))
+    return _blocked(_christoffel_block, (mu, s,), out, (2, 2, 2), 16384)
+
+
+def _christoffel_block(mu, s, out):
     _x4 = (1/s)
     _x5 = -_x4
     out[..., 0, 0, 1] = out[..., 0, 1, 0] = _x5
@@ -158,7 +169,6 @@ def christoffel_unchecked(mu, s, out=None):
     out[..., 0, 1, 1] = 0.0
     out[..., 1, 0, 1] = 0.0
     out[..., 1, 1, 0] = 0.0
-    return out
 
 
 def geodesic_rhs(t, y, out=None):
@@ -189,18 +199,28 @@ def geodesic_rhs_unchecked(t, y, out=None):
     y = np.asarray(y, dtype=float)
     if y.shape[-1:] != (4,):
         raise ValueError(f"y has shape {y.shape}; give states of shape (..., 4)")
+    out = _output(out, (y[..., 0],), (4,))
+    if y.size <= 16384 * 4 or not out.flags.c_contiguous:
+        _geodesic_rhs_block(y, out)
+        return out
+    states, results = y.reshape(-1, 4), out.reshape(-1, 4)
+    for start in range(0, len(states), 16384):
+        stop = start + 16384
+        _geodesic_rhs_block(states[start:stop], results[start:stop])
+    return out
+
+
+def _geodesic_rhs_block(y, out):
     mu = y[..., 0]
     s = y[..., 1]
     dmu = y[..., 2]
     ds = y[..., 3]
-    out = _output(out, (y[..., 0],), (4,))
     _x4 = (1/s)
     _x5 = -_x4
     out[..., 0] = dmu
     out[..., 1] = ds
     out[..., 2] = -2*_x5*dmu*ds
     out[..., 3] = -3*_x4*(dmu*dmu)/(12.869604401089358) - _x5*(ds*ds)
-    return out
 
 
 def scalar_curvature(mu, s, out=None):
@@ -230,7 +250,26 @@ def scalar_curvature_unchecked(mu, s, out=None):
     mu = np.asarray(mu, dtype=float)
     s = np.asarray(s, dtype=float)
     out = _output(out, (mu, s,), ())
+    return _blocked(_scalar_curvature_block, (mu, s,), out, (), 16384)
+
+
+def _scalar_curvature_block(mu, s, out):
     out[...] = (-1.3986443902251087)
+
+
+def _blocked(block, parameters, out, tail, size):
+    """Evaluate ``block`` on consecutive slices of at most ``size`` points, so
+    that the output being written stays in cache."""
+    batch = out.shape[: out.ndim - len(tail)]
+    count = int(np.prod(batch))
+    if count <= size or not out.flags.c_contiguous:
+        block(*parameters, out)
+        return out
+    flat = [p if p.ndim == 0 else np.broadcast_to(p, batch).reshape(-1) for p in parameters]
+    results = out.reshape((count, *tail))
+    for start in range(0, count, size):
+        stop = start + size
+        block(*(p if p.ndim == 0 else p[start:stop] for p in flat), results[start:stop])
     return out
 
 

@@ -29,6 +29,7 @@ FAMILY = "lognormal"
 METRIC = "fisher"
 PARAMETERS = ("mu", "sigma")
 DOMAINS = {"mu": "(-oo, oo)", "sigma": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "e2e7c78f0d4ace56ca0746797b9e27f85c37bdf806e28883b197b67f4aa52115"
 SYMGEO_VERSION = "0.1.0"
 DIGITS = 30

@@ -27,6 +27,7 @@ FAMILY = "lognormal"
 METRIC = "fisher"
 PARAMETERS = ("mu", "sigma")
 DOMAINS = {"mu": "(-oo, oo)", "sigma": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "e2e7c78f0d4ace56ca0746797b9e27f85c37bdf806e28883b197b67f4aa52115"
 SYMGEO_VERSION = "0.1.0"
 
@@ -45,9 +46,9 @@ def check_parameters(mu, sigma):
     """
     mu = np.asarray(mu, dtype=float)
     sigma = np.asarray(sigma, dtype=float)
-    if not np.all((mu > -np.inf) & (mu < np.inf)):
+    if not (mu.size == 0 or (mu.min() > -np.inf and mu.max() < np.inf)):
         _outside("mu", mu, (mu > -np.inf) & (mu < np.inf), "(-oo, oo)", "any finite real number")
-    if not np.all((sigma > 0) & (sigma < np.inf)):
+    if not (sigma.size == 0 or (sigma.min() > 0 and sigma.max() < np.inf)):
         _outside("sigma", sigma, (sigma > 0) & (sigma < np.inf), "(0, oo)", "a value > 0")
     return (mu, sigma,)
 
@@ -79,12 +80,15 @@ def metric_unchecked(mu, sigma, out=None):
     mu = np.asarray(mu, dtype=float)
     sigma = np.asarray(sigma, dtype=float)
     out = _output(out, (mu, sigma,), (2, 2))
+    return _blocked(_metric_block, (mu, sigma,), out, (2, 2), 16384)
+
+
+def _metric_block(mu, sigma, out):
     _x1 = (1/(sigma*sigma))
     out[..., 0, 0] = _x1
     out[..., 1, 1] = 2*_x1
     out[..., 0, 1] = 0.0
     out[..., 1, 0] = 0.0
-    return out
 
 
 def inverse_metric(mu, sigma, out=None):
@@ -114,12 +118,15 @@ def inverse_metric_unchecked(mu, sigma, out=None):
     mu = np.asarray(mu, dtype=float)
     sigma = np.asarray(sigma, dtype=float)
     out = _output(out, (mu, sigma,), (2, 2))
+    return _blocked(_inverse_metric_block, (mu, sigma,), out, (2, 2), 16384)
+
+
+def _inverse_metric_block(mu, sigma, out):
     _x0 = (sigma*sigma)
     out[..., 0, 0] = _x0
     out[..., 1, 1] = (0.5)*_x0
     out[..., 0, 1] = 0.0
     out[..., 1, 0] = 0.0
-    return out
 
 
 def christoffel(mu, sigma, out=None):
@@ -149,6 +156,10 @@ def christoffel_unchecked(mu, sigma, out=None):
     mu = np.asarray(mu, dtype=float)
     sigma = np.asarray(sigma, dtype=float)
     out = _output(out, (mu, sigma,), (2, 2, 2))
+    return _blocked(_christoffel_block, (mu, sigma,), out, (2, 2, 2), 16384)
+
+
+def _christoffel_block(mu, sigma, out):
     _x2 = (1/sigma)
     _x3 = -_x2
     out[..., 0, 0, 1] = out[..., 0, 1, 0] = _x3
@@ -158,7 +169,6 @@ def christoffel_unchecked(mu, sigma, out=None):
     out[..., 0, 1, 1] = 0.0
     out[..., 1, 0, 1] = 0.0
     out[..., 1, 1, 0] = 0.0
-    return out
 
 
 def geodesic_rhs(t, y, out=None):
@@ -189,18 +199,28 @@ def geodesic_rhs_unchecked(t, y, out=None):
     y = np.asarray(y, dtype=float)
     if y.shape[-1:] != (4,):
         raise ValueError(f"y has shape {y.shape}; give states of shape (..., 4)")
+    out = _output(out, (y[..., 0],), (4,))
+    if y.size <= 16384 * 4 or not out.flags.c_contiguous:
+        _geodesic_rhs_block(y, out)
+        return out
+    states, results = y.reshape(-1, 4), out.reshape(-1, 4)
+    for start in range(0, len(states), 16384):
+        stop = start + 16384
+        _geodesic_rhs_block(states[start:stop], results[start:stop])
+    return out
+
+
+def _geodesic_rhs_block(y, out):
     mu = y[..., 0]
     sigma = y[..., 1]
     dmu = y[..., 2]
     dsigma = y[..., 3]
-    out = _output(out, (y[..., 0],), (4,))
     _x2 = (1/sigma)
     _x3 = -_x2
     out[..., 0] = dmu
     out[..., 1] = dsigma
     out[..., 2] = -2*_x3*dmu*dsigma
     out[..., 3] = -0.5*_x2*(dmu*dmu) - _x3*(dsigma*dsigma)
-    return out
 
 
 def scalar_curvature(mu, sigma, out=None):
@@ -230,7 +250,26 @@ def scalar_curvature_unchecked(mu, sigma, out=None):
     mu = np.asarray(mu, dtype=float)
     sigma = np.asarray(sigma, dtype=float)
     out = _output(out, (mu, sigma,), ())
+    return _blocked(_scalar_curvature_block, (mu, sigma,), out, (), 16384)
+
+
+def _scalar_curvature_block(mu, sigma, out):
     out[...] = -1
+
+
+def _blocked(block, parameters, out, tail, size):
+    """Evaluate ``block`` on consecutive slices of at most ``size`` points, so
+    that the output being written stays in cache."""
+    batch = out.shape[: out.ndim - len(tail)]
+    count = int(np.prod(batch))
+    if count <= size or not out.flags.c_contiguous:
+        block(*parameters, out)
+        return out
+    flat = [p if p.ndim == 0 else np.broadcast_to(p, batch).reshape(-1) for p in parameters]
+    results = out.reshape((count, *tail))
+    for start in range(0, count, size):
+        stop = start + size
+        block(*(p if p.ndim == 0 else p[start:stop] for p in flat), results[start:stop])
     return out
 
 

@@ -28,6 +28,7 @@ FAMILY = "negative_binomial"
 METRIC = "fisher"
 PARAMETERS = ("p",)
 DOMAINS = {"p": "(0, 1)"}
+REGION = "True"
 SPEC_HASH = "390730c5b6807ac7d19eb44c531065701317f2b428f36b993417a6af75e44e13"
 SYMGEO_VERSION = "0.1.0"
 DIGITS = 30

@@ -26,6 +26,7 @@ FAMILY = "negative_binomial"
 METRIC = "fisher"
 PARAMETERS = ("p",)
 DOMAINS = {"p": "(0, 1)"}
+REGION = "True"
 SPEC_HASH = "390730c5b6807ac7d19eb44c531065701317f2b428f36b993417a6af75e44e13"
 SYMGEO_VERSION = "0.1.0"
 
@@ -43,7 +44,7 @@ def check_parameters(p):
     ValueError: parameter 'p' = -1.0 is outside its domain (0, 1); give a value in (0, 1)
     """
     p = np.asarray(p, dtype=float)
-    if not np.all((p > 0) & (p < 1)):
+    if not (p.size == 0 or (p.min() > 0 and p.max() < 1)):
         _outside("p", p, (p > 0) & (p < 1), "(0, 1)", "a value in (0, 1)")
     return (p,)
 
@@ -74,8 +75,11 @@ def metric_unchecked(p, out=None):
     """
     p = np.asarray(p, dtype=float)
     out = _output(out, (p,), (1, 1))
+    return _blocked(_metric_block, (p,), out, (1, 1), 16384)
+
+
+def _metric_block(p, out):
     out[..., 0, 0] = 3/((p*p)*(1 - p))
-    return out
 
 
 def inverse_metric(p, out=None):
@@ -104,8 +108,11 @@ def inverse_metric_unchecked(p, out=None):
     """
     p = np.asarray(p, dtype=float)
     out = _output(out, (p,), (1, 1))
+    return _blocked(_inverse_metric_block, (p,), out, (1, 1), 16384)
+
+
+def _inverse_metric_block(p, out):
     out[..., 0, 0] = (0.3333333333333333)*(p*p)*(1 - p)
-    return out
 
 
 def christoffel(p, out=None):
@@ -134,8 +141,11 @@ def christoffel_unchecked(p, out=None):
     """
     p = np.asarray(p, dtype=float)
     out = _output(out, (p,), (1, 1, 1))
+    return _blocked(_christoffel_block, (p,), out, (1, 1, 1), 16384)
+
+
+def _christoffel_block(p, out):
     out[..., 0, 0, 0] = (1.5 - 1/p)/(1 - p)
-    return out
 
 
 def geodesic_rhs(t, y, out=None):
@@ -166,12 +176,22 @@ def geodesic_rhs_unchecked(t, y, out=None):
     y = np.asarray(y, dtype=float)
     if y.shape[-1:] != (2,):
         raise ValueError(f"y has shape {y.shape}; give states of shape (..., 2)")
+    out = _output(out, (y[..., 0],), (2,))
+    if y.size <= 16384 * 2 or not out.flags.c_contiguous:
+        _geodesic_rhs_block(y, out)
+        return out
+    states, results = y.reshape(-1, 2), out.reshape(-1, 2)
+    for start in range(0, len(states), 16384):
+        stop = start + 16384
+        _geodesic_rhs_block(states[start:stop], results[start:stop])
+    return out
+
+
+def _geodesic_rhs_block(y, out):
     p = y[..., 0]
     dp = y[..., 1]
-    out = _output(out, (y[..., 0],), (2,))
     out[..., 0] = dp
     out[..., 1] = -(dp*dp)*(1.5 - 1/p)/(1 - p)
-    return out
 
 
 def scalar_curvature(p, out=None):
@@ -200,7 +220,26 @@ def scalar_curvature_unchecked(p, out=None):
     """
     p = np.asarray(p, dtype=float)
     out = _output(out, (p,), ())
+    return _blocked(_scalar_curvature_block, (p,), out, (), 16384)
+
+
+def _scalar_curvature_block(p, out):
     out.fill(0.0)
+
+
+def _blocked(block, parameters, out, tail, size):
+    """Evaluate ``block`` on consecutive slices of at most ``size`` points, so
+    that the output being written stays in cache."""
+    batch = out.shape[: out.ndim - len(tail)]
+    count = int(np.prod(batch))
+    if count <= size or not out.flags.c_contiguous:
+        block(*parameters, out)
+        return out
+    flat = [p if p.ndim == 0 else np.broadcast_to(p, batch).reshape(-1) for p in parameters]
+    results = out.reshape((count, *tail))
+    for start in range(0, count, size):
+        stop = start + size
+        block(*(p if p.ndim == 0 else p[start:stop] for p in flat), results[start:stop])
     return out
 
 

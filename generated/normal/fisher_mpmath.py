@@ -29,6 +29,7 @@ FAMILY = "normal"
 METRIC = "fisher"
 PARAMETERS = ("mu", "sigma")
 DOMAINS = {"mu": "(-oo, oo)", "sigma": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "0c12adab4dee3169cdd06d91c6d84212a58b94c39c98ca6b290a775090e29669"
 SYMGEO_VERSION = "0.1.0"
 DIGITS = 30

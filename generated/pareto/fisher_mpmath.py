@@ -28,6 +28,7 @@ FAMILY = "pareto"
 METRIC = "fisher"
 PARAMETERS = ("alpha",)
 DOMAINS = {"alpha": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "d980a4e1e061678bb01be30c4029f3aa251a8bb4f9235a5a7079c2068e318af4"
 SYMGEO_VERSION = "0.1.0"
 DIGITS = 30

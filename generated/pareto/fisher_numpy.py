@@ -26,6 +26,7 @@ FAMILY = "pareto"
 METRIC = "fisher"
 PARAMETERS = ("alpha",)
 DOMAINS = {"alpha": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "d980a4e1e061678bb01be30c4029f3aa251a8bb4f9235a5a7079c2068e318af4"
 SYMGEO_VERSION = "0.1.0"
 
@@ -43,7 +44,7 @@ def check_parameters(alpha):
     ValueError: parameter 'alpha' = -1.0 is outside its domain (0, oo); give a value > 0
     """
     alpha = np.asarray(alpha, dtype=float)
-    if not np.all((alpha > 0) & (alpha < np.inf)):
+    if not (alpha.size == 0 or (alpha.min() > 0 and alpha.max() < np.inf)):
         _outside("alpha", alpha, (alpha > 0) & (alpha < np.inf), "(0, oo)", "a value > 0")
     return (alpha,)
 
@@ -74,8 +75,11 @@ def metric_unchecked(alpha, out=None):
     """
     alpha = np.asarray(alpha, dtype=float)
     out = _output(out, (alpha,), (1, 1))
+    return _blocked(_metric_block, (alpha,), out, (1, 1), 16384)
+
+
+def _metric_block(alpha, out):
     out[..., 0, 0] = (1/(alpha*alpha))
-    return out
 
 
 def inverse_metric(alpha, out=None):
@@ -104,8 +108,11 @@ def inverse_metric_unchecked(alpha, out=None):
     """
     alpha = np.asarray(alpha, dtype=float)
     out = _output(out, (alpha,), (1, 1))
+    return _blocked(_inverse_metric_block, (alpha,), out, (1, 1), 16384)
+
+
+def _inverse_metric_block(alpha, out):
     out[..., 0, 0] = (alpha*alpha)
-    return out
 
 
 def christoffel(alpha, out=None):
@@ -134,8 +141,11 @@ def christoffel_unchecked(alpha, out=None):
     """
     alpha = np.asarray(alpha, dtype=float)
     out = _output(out, (alpha,), (1, 1, 1))
+    return _blocked(_christoffel_block, (alpha,), out, (1, 1, 1), 16384)
+
+
+def _christoffel_block(alpha, out):
     out[..., 0, 0, 0] = -1/alpha
-    return out
 
 
 def geodesic_rhs(t, y, out=None):
@@ -166,12 +176,22 @@ def geodesic_rhs_unchecked(t, y, out=None):
     y = np.asarray(y, dtype=float)
     if y.shape[-1:] != (2,):
         raise ValueError(f"y has shape {y.shape}; give states of shape (..., 2)")
+    out = _output(out, (y[..., 0],), (2,))
+    if y.size <= 16384 * 2 or not out.flags.c_contiguous:
+        _geodesic_rhs_block(y, out)
+        return out
+    states, results = y.reshape(-1, 2), out.reshape(-1, 2)
+    for start in range(0, len(states), 16384):
+        stop = start + 16384
+        _geodesic_rhs_block(states[start:stop], results[start:stop])
+    return out
+
+
+def _geodesic_rhs_block(y, out):
     alpha = y[..., 0]
     dalpha = y[..., 1]
-    out = _output(out, (y[..., 0],), (2,))
     out[..., 0] = dalpha
     out[..., 1] = (dalpha*dalpha)/alpha
-    return out
 
 
 def scalar_curvature(alpha, out=None):
@@ -200,7 +220,26 @@ def scalar_curvature_unchecked(alpha, out=None):
     """
     alpha = np.asarray(alpha, dtype=float)
     out = _output(out, (alpha,), ())
+    return _blocked(_scalar_curvature_block, (alpha,), out, (), 16384)
+
+
+def _scalar_curvature_block(alpha, out):
     out.fill(0.0)
+
+
+def _blocked(block, parameters, out, tail, size):
+    """Evaluate ``block`` on consecutive slices of at most ``size`` points, so
+    that the output being written stays in cache."""
+    batch = out.shape[: out.ndim - len(tail)]
+    count = int(np.prod(batch))
+    if count <= size or not out.flags.c_contiguous:
+        block(*parameters, out)
+        return out
+    flat = [p if p.ndim == 0 else np.broadcast_to(p, batch).reshape(-1) for p in parameters]
+    results = out.reshape((count, *tail))
+    for start in range(0, count, size):
+        stop = start + size
+        block(*(p if p.ndim == 0 else p[start:stop] for p in flat), results[start:stop])
     return out
 
 

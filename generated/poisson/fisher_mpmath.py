@@ -28,6 +28,7 @@ FAMILY = "poisson"
 METRIC = "fisher"
 PARAMETERS = ("lam",)
 DOMAINS = {"lam": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "14bf36f605cf1d54fd8da0cdea0b34020389fc2018159d1fe71e56871b687632"
 SYMGEO_VERSION = "0.1.0"
 DIGITS = 30

@@ -26,6 +26,7 @@ FAMILY = "poisson"
 METRIC = "fisher"
 PARAMETERS = ("lam",)
 DOMAINS = {"lam": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "14bf36f605cf1d54fd8da0cdea0b34020389fc2018159d1fe71e56871b687632"
 SYMGEO_VERSION = "0.1.0"
 
@@ -43,7 +44,7 @@ def check_parameters(lam):
     ValueError: parameter 'lam' = -1.0 is outside its domain (0, oo); give a value > 0
     """
     lam = np.asarray(lam, dtype=float)
-    if not np.all((lam > 0) & (lam < np.inf)):
+    if not (lam.size == 0 or (lam.min() > 0 and lam.max() < np.inf)):
         _outside("lam", lam, (lam > 0) & (lam < np.inf), "(0, oo)", "a value > 0")
     return (lam,)
 
@@ -74,8 +75,11 @@ def metric_unchecked(lam, out=None):
     """
     lam = np.asarray(lam, dtype=float)
     out = _output(out, (lam,), (1, 1))
+    return _blocked(_metric_block, (lam,), out, (1, 1), 16384)
+
+
+def _metric_block(lam, out):
     out[..., 0, 0] = (1/lam)
-    return out
 
 
 def inverse_metric(lam, out=None):
@@ -104,8 +108,11 @@ def inverse_metric_unchecked(lam, out=None):
     """
     lam = np.asarray(lam, dtype=float)
     out = _output(out, (lam,), (1, 1))
+    return _blocked(_inverse_metric_block, (lam,), out, (1, 1), 16384)
+
+
+def _inverse_metric_block(lam, out):
     out[..., 0, 0] = lam
-    return out
 
 
 def christoffel(lam, out=None):
@@ -134,8 +141,11 @@ def christoffel_unchecked(lam, out=None):
     """
     lam = np.asarray(lam, dtype=float)
     out = _output(out, (lam,), (1, 1, 1))
+    return _blocked(_christoffel_block, (lam,), out, (1, 1, 1), 16384)
+
+
+def _christoffel_block(lam, out):
     out[..., 0, 0, 0] = -(0.5)/lam
-    return out
 
 
 def geodesic_rhs(t, y, out=None):
@@ -166,12 +176,22 @@ def geodesic_rhs_unchecked(t, y, out=None):
     y = np.asarray(y, dtype=float)
     if y.shape[-1:] != (2,):
         raise ValueError(f"y has shape {y.shape}; give states of shape (..., 2)")
+    out = _output(out, (y[..., 0],), (2,))
+    if y.size <= 16384 * 2 or not out.flags.c_contiguous:
+        _geodesic_rhs_block(y, out)
+        return out
+    states, results = y.reshape(-1, 2), out.reshape(-1, 2)
+    for start in range(0, len(states), 16384):
+        stop = start + 16384
+        _geodesic_rhs_block(states[start:stop], results[start:stop])
+    return out
+
+
+def _geodesic_rhs_block(y, out):
     lam = y[..., 0]
     dlam = y[..., 1]
-    out = _output(out, (y[..., 0],), (2,))
     out[..., 0] = dlam
     out[..., 1] = (0.5)*(dlam*dlam)/lam
-    return out
 
 
 def scalar_curvature(lam, out=None):
@@ -200,7 +220,26 @@ def scalar_curvature_unchecked(lam, out=None):
     """
     lam = np.asarray(lam, dtype=float)
     out = _output(out, (lam,), ())
+    return _blocked(_scalar_curvature_block, (lam,), out, (), 16384)
+
+
+def _scalar_curvature_block(lam, out):
     out.fill(0.0)
+
+
+def _blocked(block, parameters, out, tail, size):
+    """Evaluate ``block`` on consecutive slices of at most ``size`` points, so
+    that the output being written stays in cache."""
+    batch = out.shape[: out.ndim - len(tail)]
+    count = int(np.prod(batch))
+    if count <= size or not out.flags.c_contiguous:
+        block(*parameters, out)
+        return out
+    flat = [p if p.ndim == 0 else np.broadcast_to(p, batch).reshape(-1) for p in parameters]
+    results = out.reshape((count, *tail))
+    for start in range(0, count, size):
+        stop = start + size
+        block(*(p if p.ndim == 0 else p[start:stop] for p in flat), results[start:stop])
     return out
 
 

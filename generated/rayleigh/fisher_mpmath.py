@@ -28,6 +28,7 @@ FAMILY = "rayleigh"
 METRIC = "fisher"
 PARAMETERS = ("sigma",)
 DOMAINS = {"sigma": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "984ed312c82257f499bbfa789680642cc7a0dcf2d7c368008324c0d1bfdaaafd"
 SYMGEO_VERSION = "0.1.0"
 DIGITS = 30

@@ -26,6 +26,7 @@ FAMILY = "rayleigh"
 METRIC = "fisher"
 PARAMETERS = ("sigma",)
 DOMAINS = {"sigma": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "984ed312c82257f499bbfa789680642cc7a0dcf2d7c368008324c0d1bfdaaafd"
 SYMGEO_VERSION = "0.1.0"
 
@@ -43,7 +44,7 @@ def check_parameters(sigma):
     ValueError: parameter 'sigma' = -1.0 is outside its domain (0, oo); give a value > 0
     """
     sigma = np.asarray(sigma, dtype=float)
-    if not np.all((sigma > 0) & (sigma < np.inf)):
+    if not (sigma.size == 0 or (sigma.min() > 0 and sigma.max() < np.inf)):
         _outside("sigma", sigma, (sigma > 0) & (sigma < np.inf), "(0, oo)", "a value > 0")
     return (sigma,)
 
@@ -74,8 +75,11 @@ def metric_unchecked(sigma, out=None):
     """
     sigma = np.asarray(sigma, dtype=float)
     out = _output(out, (sigma,), (1, 1))
+    return _blocked(_metric_block, (sigma,), out, (1, 1), 16384)
+
+
+def _metric_block(sigma, out):
     out[..., 0, 0] = 4/(sigma*sigma)
-    return out
 
 
 def inverse_metric(sigma, out=None):
@@ -104,8 +108,11 @@ def inverse_metric_unchecked(sigma, out=None):
     """
     sigma = np.asarray(sigma, dtype=float)
     out = _output(out, (sigma,), (1, 1))
+    return _blocked(_inverse_metric_block, (sigma,), out, (1, 1), 16384)
+
+
+def _inverse_metric_block(sigma, out):
     out[..., 0, 0] = (0.25)*(sigma*sigma)
-    return out
 
 
 def christoffel(sigma, out=None):
@@ -134,8 +141,11 @@ def christoffel_unchecked(sigma, out=None):
     """
     sigma = np.asarray(sigma, dtype=float)
     out = _output(out, (sigma,), (1, 1, 1))
+    return _blocked(_christoffel_block, (sigma,), out, (1, 1, 1), 16384)
+
+
+def _christoffel_block(sigma, out):
     out[..., 0, 0, 0] = -1/sigma
-    return out
 
 
 def geodesic_rhs(t, y, out=None):
@@ -166,12 +176,22 @@ def geodesic_rhs_unchecked(t, y, out=None):
     y = np.asarray(y, dtype=float)
     if y.shape[-1:] != (2,):
         raise ValueError(f"y has shape {y.shape}; give states of shape (..., 2)")
+    out = _output(out, (y[..., 0],), (2,))
+    if y.size <= 16384 * 2 or not out.flags.c_contiguous:
+        _geodesic_rhs_block(y, out)
+        return out
+    states, results = y.reshape(-1, 2), out.reshape(-1, 2)
+    for start in range(0, len(states), 16384):
+        stop = start + 16384
+        _geodesic_rhs_block(states[start:stop], results[start:stop])
+    return out
+
+
+def _geodesic_rhs_block(y, out):
     sigma = y[..., 0]
     dsigma = y[..., 1]
-    out = _output(out, (y[..., 0],), (2,))
     out[..., 0] = dsigma
     out[..., 1] = (dsigma*dsigma)/sigma
-    return out
 
 
 def scalar_curvature(sigma, out=None):
@@ -200,7 +220,26 @@ def scalar_curvature_unchecked(sigma, out=None):
     """
     sigma = np.asarray(sigma, dtype=float)
     out = _output(out, (sigma,), ())
+    return _blocked(_scalar_curvature_block, (sigma,), out, (), 16384)
+
+
+def _scalar_curvature_block(sigma, out):
     out.fill(0.0)
+
+
+def _blocked(block, parameters, out, tail, size):
+    """Evaluate ``block`` on consecutive slices of at most ``size`` points, so
+    that the output being written stays in cache."""
+    batch = out.shape[: out.ndim - len(tail)]
+    count = int(np.prod(batch))
+    if count <= size or not out.flags.c_contiguous:
+        block(*parameters, out)
+        return out
+    flat = [p if p.ndim == 0 else np.broadcast_to(p, batch).reshape(-1) for p in parameters]
+    results = out.reshape((count, *tail))
+    for start in range(0, count, size):
+        stop = start + size
+        block(*(p if p.ndim == 0 else p[start:stop] for p in flat), results[start:stop])
     return out
 
 

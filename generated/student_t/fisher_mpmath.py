@@ -29,6 +29,7 @@ FAMILY = "student_t"
 METRIC = "fisher"
 PARAMETERS = ("mu", "sigma")
 DOMAINS = {"mu": "(-oo, oo)", "sigma": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "6b23f99cb7640698a921a00314f26c847d5bf6fec718bb7424dd3132d0a7b5c6"
 SYMGEO_VERSION = "0.1.0"
 DIGITS = 30

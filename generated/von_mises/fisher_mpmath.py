@@ -29,6 +29,7 @@ FAMILY = "von_mises"
 METRIC = "fisher"
 PARAMETERS = ("mu", "kappa")
 DOMAINS = {"mu": "(-oo, oo)", "kappa": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "a2082f1cb165decaad9bde45b5385cfb5ca15b765bbf47356b76920a6b8ddf11"
 SYMGEO_VERSION = "0.1.0"
 DIGITS = 30

@@ -28,6 +28,7 @@ FAMILY = "von_mises"
 METRIC = "fisher"
 PARAMETERS = ("mu", "kappa")
 DOMAINS = {"mu": "(-oo, oo)", "kappa": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "a2082f1cb165decaad9bde45b5385cfb5ca15b765bbf47356b76920a6b8ddf11"
 SYMGEO_VERSION = "0.1.0"
 
@@ -46,9 +47,9 @@ def check_parameters(mu, kappa):
     """
     mu = np.asarray(mu, dtype=float)
     kappa = np.asarray(kappa, dtype=float)
-    if not np.all((mu > -np.inf) & (mu < np.inf)):
+    if not (mu.size == 0 or (mu.min() > -np.inf and mu.max() < np.inf)):
         _outside("mu", mu, (mu > -np.inf) & (mu < np.inf), "(-oo, oo)", "any finite real number")
-    if not np.all((kappa > 0) & (kappa < np.inf)):
+    if not (kappa.size == 0 or (kappa.min() > 0 and kappa.max() < np.inf)):
         _outside("kappa", kappa, (kappa > 0) & (kappa < np.inf), "(0, oo)", "a value > 0")
     return (mu, kappa,)
 
@@ -80,6 +81,10 @@ def metric_unchecked(mu, kappa, out=None):
     mu = np.asarray(mu, dtype=float)
     kappa = np.asarray(kappa, dtype=float)
     out = _output(out, (mu, kappa,), (2, 2))
+    return _blocked(_metric_block, (mu, kappa,), out, (2, 2), 16384)
+
+
+def _metric_block(mu, kappa, out):
     _x0 = _sc.ive(1.0, kappa)
     _x1 = _sc.ive(0.0, kappa)
     _x5 = (_x1*_x1)
@@ -87,7 +92,6 @@ def metric_unchecked(mu, kappa, out=None):
     out[..., 1, 1] = (-(_x0*_x0)*kappa - _x0*_x1 + _x5*kappa)/(_x5*kappa)
     out[..., 0, 1] = 0.0
     out[..., 1, 0] = 0.0
-    return out
 
 
 def inverse_metric(mu, kappa, out=None):
@@ -117,6 +121,10 @@ def inverse_metric_unchecked(mu, kappa, out=None):
     mu = np.asarray(mu, dtype=float)
     kappa = np.asarray(kappa, dtype=float)
     out = _output(out, (mu, kappa,), (2, 2))
+    return _blocked(_inverse_metric_block, (mu, kappa,), out, (2, 2), 16384)
+
+
+def _inverse_metric_block(mu, kappa, out):
     _x0 = _sc.ive(1.0, kappa)
     _x1 = _sc.ive(0.0, kappa)
     _x5 = (_x1*_x1)
@@ -124,7 +132,6 @@ def inverse_metric_unchecked(mu, kappa, out=None):
     out[..., 1, 1] = _x5*kappa/(-(_x0*_x0)*kappa - _x0*_x1 + _x5*kappa)
     out[..., 0, 1] = 0.0
     out[..., 1, 0] = 0.0
-    return out
 
 
 def christoffel(mu, kappa, out=None):
@@ -154,6 +161,10 @@ def christoffel_unchecked(mu, kappa, out=None):
     mu = np.asarray(mu, dtype=float)
     kappa = np.asarray(kappa, dtype=float)
     out = _output(out, (mu, kappa,), (2, 2, 2))
+    return _blocked(_christoffel_block, (mu, kappa,), out, (2, 2, 2), 16384)
+
+
+def _christoffel_block(mu, kappa, out):
     _x0 = _sc.ive(1.0, kappa)
     _x1 = _sc.ive(0.0, kappa)
     _x5 = (_x1*_x1)
@@ -169,7 +180,6 @@ def christoffel_unchecked(mu, kappa, out=None):
     out[..., 0, 1, 1] = 0.0
     out[..., 1, 0, 1] = 0.0
     out[..., 1, 1, 0] = 0.0
-    return out
 
 
 def geodesic_rhs(t, y, out=None):
@@ -200,11 +210,22 @@ def geodesic_rhs_unchecked(t, y, out=None):
     y = np.asarray(y, dtype=float)
     if y.shape[-1:] != (4,):
         raise ValueError(f"y has shape {y.shape}; give states of shape (..., 4)")
+    out = _output(out, (y[..., 0],), (4,))
+    if y.size <= 16384 * 4 or not out.flags.c_contiguous:
+        _geodesic_rhs_block(y, out)
+        return out
+    states, results = y.reshape(-1, 4), out.reshape(-1, 4)
+    for start in range(0, len(states), 16384):
+        stop = start + 16384
+        _geodesic_rhs_block(states[start:stop], results[start:stop])
+    return out
+
+
+def _geodesic_rhs_block(y, out):
     mu = y[..., 0]
     kappa = y[..., 1]
     dmu = y[..., 2]
     dkappa = y[..., 3]
-    out = _output(out, (y[..., 0],), (4,))
     _x0 = _sc.ive(1.0, kappa)
     _x1 = _sc.ive(0.0, kappa)
     _x5 = (_x1*_x1)
@@ -217,7 +238,6 @@ def geodesic_rhs_unchecked(t, y, out=None):
     out[..., 1] = dkappa
     out[..., 2] = -2*_x12*_x13*dkappa*dmu/_x0
     out[..., 3] = _x11*_x12*(dkappa*dkappa)*(-2*(_x0*_x0*_x0)*_x14 + 2*_x0*_x14*_x5 - 2*_x0*_x5 + (_x1*_x1*_x1)*kappa - 3*_x1*_x8)/kappa + (0.5)*_x11*_x13*_x14*(dmu*dmu)
-    return out
 
 
 def scalar_curvature(mu, kappa, out=None):
@@ -247,12 +267,31 @@ def scalar_curvature_unchecked(mu, kappa, out=None):
     mu = np.asarray(mu, dtype=float)
     kappa = np.asarray(kappa, dtype=float)
     out = _output(out, (mu, kappa,), ())
+    return _blocked(_scalar_curvature_block, (mu, kappa,), out, (), 16384)
+
+
+def _scalar_curvature_block(mu, kappa, out):
     _x0 = _sc.ive(1.0, kappa)
     _x1 = _sc.ive(0.0, kappa)
     _x6 = _x0*_x1
     _x7 = (_x0*_x0)
     _x9 = -(_x1*_x1)*kappa + _x7*kappa
     out[...] = (0.5)*(-2*_x6 - _x9)*(-(_x0*_x0*_x0*_x0)*kappa - 2*_x0*(_x1*_x1*_x1) + (_x1*_x1*_x1*_x1)*kappa)/(_x7*(-_x6 - _x9)**2)
+
+
+def _blocked(block, parameters, out, tail, size):
+    """Evaluate ``block`` on consecutive slices of at most ``size`` points, so
+    that the output being written stays in cache."""
+    batch = out.shape[: out.ndim - len(tail)]
+    count = int(np.prod(batch))
+    if count <= size or not out.flags.c_contiguous:
+        block(*parameters, out)
+        return out
+    flat = [p if p.ndim == 0 else np.broadcast_to(p, batch).reshape(-1) for p in parameters]
+    results = out.reshape((count, *tail))
+    for start in range(0, count, size):
+        stop = start + size
+        block(*(p if p.ndim == 0 else p[start:stop] for p in flat), results[start:stop])
     return out
 
 

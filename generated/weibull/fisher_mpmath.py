@@ -29,6 +29,7 @@ FAMILY = "weibull"
 METRIC = "fisher"
 PARAMETERS = ("k", "lam")
 DOMAINS = {"k": "(0, oo)", "lam": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "1cac08366b8344bd3dd0d7ef3865772e39f8f47262ee022a92571ca990e7c16f"
 SYMGEO_VERSION = "0.1.0"
 DIGITS = 30

@@ -27,6 +27,7 @@ FAMILY = "weibull"
 METRIC = "fisher"
 PARAMETERS = ("k", "lam")
 DOMAINS = {"k": "(0, oo)", "lam": "(0, oo)"}
+REGION = "True"
 SPEC_HASH = "1cac08366b8344bd3dd0d7ef3865772e39f8f47262ee022a92571ca990e7c16f"
 SYMGEO_VERSION = "0.1.0"
 
@@ -45,9 +46,9 @@ def check_parameters(k, lam):
     """
     k = np.asarray(k, dtype=float)
     lam = np.asarray(lam, dtype=float)
-    if not np.all((k > 0) & (k < np.inf)):
+    if not (k.size == 0 or (k.min() > 0 and k.max() < np.inf)):
         _outside("k", k, (k > 0) & (k < np.inf), "(0, oo)", "a value > 0")
-    if not np.all((lam > 0) & (lam < np.inf)):
+    if not (lam.size == 0 or (lam.min() > 0 and lam.max() < np.inf)):
         _outside("lam", lam, (lam > 0) & (lam < np.inf), "(0, oo)", "a value > 0")
     return (k, lam,)
 
@@ -79,11 +80,14 @@ def metric_unchecked(k, lam, out=None):
     k = np.asarray(k, dtype=float)
     lam = np.asarray(lam, dtype=float)
     out = _output(out, (k, lam,), (2, 2))
+    return _blocked(_metric_block, (k, lam,), out, (2, 2), 16384)
+
+
+def _metric_block(k, lam, out):
     _x0 = (k*k)
     out[..., 0, 0] = (1.8236806608528795)/_x0
     out[..., 0, 1] = out[..., 1, 0] = ((-0.42278433509846713))/lam
     out[..., 1, 1] = _x0/(lam*lam)
-    return out
 
 
 def inverse_metric(k, lam, out=None):
@@ -113,6 +117,10 @@ def inverse_metric_unchecked(k, lam, out=None):
     k = np.asarray(k, dtype=float)
     lam = np.asarray(lam, dtype=float)
     out = _output(out, (k, lam,), (2, 2))
+    return _blocked(_inverse_metric_block, (k, lam,), out, (2, 2), 16384)
+
+
+def _inverse_metric_block(k, lam, out):
     _x0 = (k*k)
     _x3 = 9.869604401089358
     _x4 = (1/_x3)
@@ -120,7 +128,6 @@ def inverse_metric_unchecked(k, lam, out=None):
     out[..., 0, 0] = _x0*_x5
     out[..., 0, 1] = out[..., 1, 0] = _x5*lam*(0.42278433509846713)
     out[..., 1, 1] = _x4*(lam*lam)*(_x3 + (-6.926587978818394) + 1.999067542846312 + 6)/_x0
-    return out
 
 
 def christoffel(k, lam, out=None):
@@ -150,6 +157,10 @@ def christoffel_unchecked(k, lam, out=None):
     k = np.asarray(k, dtype=float)
     lam = np.asarray(lam, dtype=float)
     out = _output(out, (k, lam,), (2, 2, 2))
+    return _blocked(_christoffel_block, (k, lam,), out, (2, 2, 2), 16384)
+
+
+def _christoffel_block(k, lam, out):
     _x3 = 9.869604401089358
     _x4 = (1/_x3)
     _x7 = 0.42278433509846713
@@ -164,7 +175,6 @@ def christoffel_unchecked(k, lam, out=None):
     out[..., 1, 0, 0] = -_x11*_x4*_x7*lam/_x16
     out[..., 1, 0, 1] = out[..., 1, 1, 0] = _x11*_x13
     out[..., 1, 1, 1] = _x15*(-_x14 - _x3 + 6*0.5772156649015329*k)
-    return out
 
 
 def geodesic_rhs(t, y, out=None):
@@ -195,11 +205,22 @@ def geodesic_rhs_unchecked(t, y, out=None):
     y = np.asarray(y, dtype=float)
     if y.shape[-1:] != (4,):
         raise ValueError(f"y has shape {y.shape}; give states of shape (..., 4)")
+    out = _output(out, (y[..., 0],), (4,))
+    if y.size <= 16384 * 4 or not out.flags.c_contiguous:
+        _geodesic_rhs_block(y, out)
+        return out
+    states, results = y.reshape(-1, 4), out.reshape(-1, 4)
+    for start in range(0, len(states), 16384):
+        stop = start + 16384
+        _geodesic_rhs_block(states[start:stop], results[start:stop])
+    return out
+
+
+def _geodesic_rhs_block(y, out):
     k = y[..., 0]
     lam = y[..., 1]
     dk = y[..., 2]
     dlam = y[..., 3]
-    out = _output(out, (y[..., 0],), (4,))
     _x3 = 9.869604401089358
     _x4 = (1/_x3)
     _x7 = 0.42278433509846713
@@ -212,7 +233,6 @@ def geodesic_rhs_unchecked(t, y, out=None):
     out[..., 1] = dlam
     out[..., 2] = _x11*_x13*(dk*dk) - 2*_x14*_x15*_x7*dk*dlam + 6*_x16*_x4*(dlam*dlam)/(lam*lam)
     out[..., 3] = -2*_x11*_x13*dk*dlam + _x11*_x4*_x7*(dk*dk)*lam/_x16 - _x15*(dlam*dlam)*(-_x14 - _x3 + 6*0.5772156649015329*k)
-    return out
 
 
 def scalar_curvature(k, lam, out=None):
@@ -242,7 +262,26 @@ def scalar_curvature_unchecked(k, lam, out=None):
     k = np.asarray(k, dtype=float)
     lam = np.asarray(lam, dtype=float)
     out = _output(out, (k, lam,), ())
+    return _blocked(_scalar_curvature_block, (k, lam,), out, (), 16384)
+
+
+def _scalar_curvature_block(k, lam, out):
     out[...] = (-1.2158542037080533)
+
+
+def _blocked(block, parameters, out, tail, size):
+    """Evaluate ``block`` on consecutive slices of at most ``size`` points, so
+    that the output being written stays in cache."""
+    batch = out.shape[: out.ndim - len(tail)]
+    count = int(np.prod(batch))
+    if count <= size or not out.flags.c_contiguous:
+        block(*parameters, out)
+        return out
+    flat = [p if p.ndim == 0 else np.broadcast_to(p, batch).reshape(-1) for p in parameters]
+    results = out.reshape((count, *tail))
+    for start in range(0, count, size):
+        stop = start + size
+        block(*(p if p.ndim == 0 else p[start:stop] for p in flat), results[start:stop])
     return out
 
 
