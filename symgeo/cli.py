@@ -35,6 +35,11 @@ def parse_point(text):
                 f"cannot read {item!r} in the point {text!r}; write name=value pairs "
                 "separated by commas, like k=2.5,b=1.3"
             )
+        if name.strip() in point:
+            raise SpecError(
+                f"the parameter {name.strip()!r} is given twice in {text!r}; give "
+                "each parameter once"
+            )
         try:
             point[name.strip()] = float(value)
         except ValueError:
@@ -71,7 +76,11 @@ def cmd_derive(args):
         for metric in metrics:
             out[metric.kind] = metric_record(metric)
         for which, exc in undefined.items():
-            out[which] = {"exists": False, "reason": exc.reason, "distance": exc.distance}
+            out[which] = {
+                "exists": False,
+                "reason": exc.reason,
+                "distance": exc.distance,
+            }
         print(json.dumps(out, indent=2))
         return 0
     render = metric_latex if args.format == "latex" else metric_text
@@ -206,7 +215,7 @@ def cmd_verify(args):
             }
         print(json.dumps(out, indent=2, sort_keys=True))
     else:
-        for which, (metric, check) in results.items():
+        for metric, check in results.values():
             print(verification_text(metric, check))
     failed = [w for w, (_, check) in results.items() if not check.passed]
     return 1 if failed else 0
@@ -302,7 +311,9 @@ def verification_text(metric, check):
         f"  kernels (numpy vs mpmath twin): {len(check.typical_points)} typical, "
         f"{len(check.boundary_points)} boundary points, tolerance {check.tolerance:g}"
     )
-    lines.append(f"  {'kernel':18s} {'typical':>9s} {'boundary':>9s}  worst boundary point")
+    lines.append(
+        f"  {'kernel':18s} {'typical':>9s} {'boundary':>9s}  worst boundary point"
+    )
     for name in sorted(check.typical):
         point = check.worst_boundary_point.get(name, {})
         where = ", ".join(f"{k}={v:.3g}" for k, v in point.items())
@@ -496,7 +507,9 @@ def build_parser():
     sub.add_argument("--plot", help="draw paths and densities into this image file")
     sub.set_defaults(run=cmd_geodesic)
 
-    sub = commands.add_parser("verify", help="kernels vs mpmath, closed forms vs quadrature")
+    sub = commands.add_parser(
+        "verify", help="kernels vs mpmath, closed forms vs quadrature"
+    )
     sub.add_argument("family", help="built-in name or path of a .toml spec")
     sub.add_argument("--metric", choices=metric_choices, default="all")
     sub.add_argument("--points", type=int, default=12, help="points of each kind")
@@ -530,6 +543,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("symgeo: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

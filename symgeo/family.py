@@ -264,6 +264,20 @@ class Family:
         return self
 
     def _check_density_at(self, point):
+        self.check_nonnegative(point)
+        where = ", ".join(f"{s}={v:.4g}" for s, v in point.items())
+        total = float(self.expectation(sp.Integer(1), point, dps=20))
+        if not abs(total - 1) < NORMALISATION_TOLERANCE:
+            raise SpecError(
+                f"the {self._what} of family '{self.name}' is not normalised: it "
+                f"{'sums' if self.is_discrete else 'integrates'} to {total:.10g} at "
+                f"{where}; divide it by its normalising constant"
+            )
+
+    def check_nonnegative(self, point):
+        """SpecError unless the density is real and >= 0 at probe points of the
+        support, at the parameter ``point`` (validation samples only a few
+        parameter points, so evaluation checks its own point too)."""
         where = ", ".join(f"{s}={v:.4g}" for s, v in point.items())
         p = self.numeric(self.density, point)
         for x in self._probe_points(point):
@@ -283,14 +297,9 @@ class Family:
                 raise SpecError(
                     f"the {self._what} of family '{self.name}' is negative "
                     f"({value.real:.3g}) at x={x:g}, {where}; a density must be >= 0"
+                    " at every parameter value of the domain: narrow the domain or "
+                    "correct the formula"
                 )
-        total = float(self.expectation(sp.Integer(1), point, dps=20))
-        if not abs(total - 1) < NORMALISATION_TOLERANCE:
-            raise SpecError(
-                f"the {self._what} of family '{self.name}' is not normalised: it "
-                f"{'sums' if self.is_discrete else 'integrates'} to {total:.10g} at "
-                f"{where}; divide it by its normalising constant"
-            )
 
     @property
     def _what(self):

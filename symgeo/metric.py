@@ -115,6 +115,7 @@ class Metric:
         closed form are evaluated by quadrature.
         """
         point = self.family.point(at)
+        self.family.check_nonnegative(point)
         n = self.dimension
         values = np.empty((n, n))
         for i in range(n):

@@ -160,7 +160,7 @@ def test_the_whitelist_is_exactly_the_documented_one_and_read_only():
         "acosh atanh sec csc cot sech csch coth Abs abs sign gamma loggamma lgamma "
         "beta digamma polygamma trigamma erf erfc besseli besselj besselk bessely "
         "binomial factorial Heaviside Min Max floor ceiling zeta KroneckerDelta "
-        "Piecewise Eq Ne"
+        "Piecewise Eq Ne betainc_regularized lowergamma uppergamma"
     )
 
     assert set(FUNCTIONS) == set(documented.split())
@@ -414,7 +414,7 @@ def test_unknown_function_lists_the_allowed_ones():
         "unknown function 'erfi' in the density of family 'test'; use one of: Abs, "
         "abs, acos,"
     )
-    assert message.endswith("tanh, trigamma, zeta")
+    assert message.endswith("tanh, trigamma, uppergamma, zeta")
 
 
 def test_calling_a_symbol_suggests_a_product():
