@@ -37,7 +37,9 @@ def test_exponential_rate_path_is_harmonic():
     values = {
         s.name: v
         for s, v in zip(
-            sorted(path.free_symbols, key=lambda s: s.name), (2.0, 3.0, 0.25)
+            sorted(path.free_symbols, key=lambda s: s.name),
+            (2.0, 3.0, 0.25),
+            strict=True,
         )
     }
     lam0, lam1, t = values["lam0"], values["lam1"], values["t"]
