@@ -77,6 +77,7 @@ class Closure:
     ``t``, ``residual`` (the W₂ distance from the geodesic point to the nearest
     member found) and ``w2`` (the W₂ distance of the endpoints, for scale).
 
+    >>> from symgeo import load_family
     >>> result = w2_closure(load_family("exponential"))
     >>> result.closed, result.certificate["lam"]
     (True, lam0*lam1/(lam0*t + lam1*(1 - t)))
@@ -180,6 +181,7 @@ def w2_closure(family, *, seed=0, budget=20.0):
     bounds each symbolic solve in seconds. The geodesic between θ₀ and θ₁ has
     quantile (1 − t) Q(u; θ₀) + t Q(u; θ₁) in one dimension (module docstring).
 
+    >>> from symgeo import load_family
     >>> w2_closure(load_family("normal")).certificate
     {'mu': mu0*(1 - t) + mu1*t, 'sigma': sigma0*(1 - t) + sigma1*t}
     >>> w2_closure(load_family("bernoulli")).closed
@@ -210,6 +212,7 @@ def w2_closure(family, *, seed=0, budget=20.0):
 def endpoint_symbols(family, which):
     """The symbols of the endpoint ``which`` (0 or 1): k -> k0, s11 -> s11_0.
 
+    >>> from symgeo import load_family
     >>> endpoint_symbols(load_family("gamma"), 1)
     (k1, b1)
     """
@@ -463,6 +466,7 @@ def tail_exponent(family, point):
     for a Pareto tail of index α; 0 on a bounded support. None when the
     quantile cannot be evaluated.
 
+    >>> from symgeo import load_family
     >>> family = load_family("pareto")
     >>> round(tail_exponent(family, family.point({"alpha": 4})), 6)
     0.5
