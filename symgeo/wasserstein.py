@@ -440,15 +440,24 @@ def quantile_integral(integrand, *, budget=20.0, integrate=True):
     found = _normal_scores(raw, budget)
     if found is not None:
         return tidy(found), "normal scores", sp.true
+    value = _closed_integral(integrand, (U, 0, 1), budget, "the quantile integral")
+    if value is None:
+        return None
+    return tidy(value), "integration", sp.true
+
+
+def _closed_integral(integrand, limits, budget, what):
+    """SymPy's ∫ integrand over ``limits`` within ``budget`` seconds, or None
+    when it fails, runs out of time or is not a finite closed form."""
     try:
-        with time_budget(budget, "the quantile integral"):
-            value = sp.integrate(integrand, (U, 0, 1), conds="none")
+        with time_budget(budget, what):
+            value = sp.integrate(integrand, limits, conds="none")
     except (BudgetExceeded, NotImplementedError, ValueError) as exc:
-        log.debug("quantile integral: %s", exc)
+        log.debug("%s: %s", what, exc)
         return None
     if value.has(*_NOT_CLOSED) or value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
         return None
-    return tidy(value), "integration", sp.true
+    return value
 
 
 def _normal_scores(integrand, budget):
@@ -465,15 +474,12 @@ def _normal_scores(integrand, budget):
     if moved.has(U):
         return None
     weight = sp.exp(-(z**2) / 2) / sp.sqrt(2 * sp.pi)
-    try:
-        with time_budget(budget, "the normal-score integral"):
-            value = sp.integrate(sp.expand(moved * weight), (z, -sp.oo, sp.oo))
-    except (BudgetExceeded, NotImplementedError, ValueError) as exc:
-        log.debug("normal-score integral: %s", exc)
-        return None
-    if value.has(*_NOT_CLOSED) or value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
-        return None
-    return value
+    return _closed_integral(
+        sp.expand(moved * weight),
+        (z, -sp.oo, sp.oo),
+        budget,
+        "the normal-score integral",
+    )
 
 
 def _beta_table(integrand):
