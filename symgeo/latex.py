@@ -23,9 +23,67 @@ from sympy.printing.latex import LatexPrinter
 
 LINE_WIDTH = 66
 MATRIX_WIDTH = 60
+MATRIX_ENTRY_WIDTH = 18
+EXPONENT_WIDTH = 12
 
-_ALIASES = {"lam": "lambda", "lamda": "lambda", "eps": "epsilon", "ups": "upsilon"}
+GREEK_ALIASES = {"lam": "lambda", "lamda": "lambda", "eps": "epsilon", "ups": "upsilon"}
 _TALL = ("\\frac", "\\int", "\\sum", "\\sqrt", "\\begin", "\\prod")
+
+
+def _leads_with_minus(total):
+    """A sum better printed negated: most of its terms negative, or as many as
+    positive ones and the first one (in SymPy's order) negative."""
+    terms = sp.Add.make_args(total)
+    negative = sum(t.could_extract_minus_sign() for t in terms)
+    first = LatexPrinter()._as_ordered_terms(total, order=None)[0]
+    return 2 * negative > len(terms) or (
+        2 * negative == len(terms) and first.could_extract_minus_sign()
+    )
+
+
+def _normalised(expr):
+    """``(negative, magnitude)`` of a product whose sum factors (and odd powers
+    of sums) that lead with a minus are negated, so that −k/(1 − kψ) prints as
+    k/(kψ − 1); None when no factor changes."""
+    if not expr.is_Mul:
+        return None
+    negative = False
+    factors = []
+    for factor in expr.args:
+        base, exponent = factor.as_base_exp()
+        if base.is_Add and exponent.is_Integer and _leads_with_minus(base):
+            factors.append(sp.Pow(-base, exponent))
+            negative ^= bool(exponent % 2)
+        else:
+            factors.append(factor)
+    if factors == list(expr.args):
+        return None
+    numbers = [f for f in factors if f.is_Number]
+    coefficient = sp.Mul(*numbers)
+    if coefficient < 0:
+        coefficient, negative = -coefficient, not negative
+    others = [f for f in factors if not f.is_Number]
+    if coefficient != 1:
+        others.insert(0, coefficient)
+    return negative, sp.Mul(*others, evaluate=False)
+
+
+def sign_and_magnitude(expr):
+    """``(negative, |expr|)`` as the printer shows ``expr``: a leading minus and
+    what follows it.
+
+    >>> k = sp.Symbol("k", positive=True)
+    >>> sign_and_magnitude((1 - k - k**2) / k)
+    (True, (k**2 + k - 1)/k)
+    >>> sign_and_magnitude(k / (1 - k * sp.polygamma(1, k)))
+    (True, k/(k*polygamma(1, k) - 1))
+    """
+    normal = _normalised(expr)
+    if normal is not None:
+        return normal
+    if expr.could_extract_minus_sign():
+        return True, -expr
+    return False, expr
 
 
 def _arguments(tex_args):
@@ -49,25 +107,66 @@ class GeometryLatexPrinter(LatexPrinter):
     """
 
     def __init__(self, settings=None):
-        super().__init__({"mat_delim": "(", **(settings or {})})
+        self._given = dict(settings or {})
+        super().__init__({"mat_delim": "(", **self._given})
+
+    def _as_ordered_terms(self, expr, order=None):
+        """SymPy's order of the terms of a sum, with a positive term first when
+        there is one: ``x - \\mu`` rather than ``- \\mu + x``."""
+        terms = list(super()._as_ordered_terms(expr, order=order))
+        if terms and terms[0].could_extract_minus_sign():
+            positive = next(
+                (t for t in terms if not t.could_extract_minus_sign()), None
+            )
+            if positive is not None:
+                terms.remove(positive)
+                terms.insert(0, positive)
+        return terms
+
+    def _print_Mul(self, expr):
+        """A product whose sum factors lead with a minus is printed with them
+        negated and the sign taken out: −(6γ² − 12γ + 6)/k rather than
+        (12γ − 6γ² − 6)/k, k/(kψ − 1) rather than −k/(1 − kψ)."""
+        normal = _normalised(expr)
+        if normal is not None:
+            negative, magnitude = normal
+            return ("- " if negative else "") + super()._print_Mul(magnitude)
+        return super()._print_Mul(expr)
+
+    def _folded(self, expr):
+        """``expr`` with short fractions written a / b, for arguments and
+        exponents: Γ(1 + 2 / k) rather than a small fraction in parentheses."""
+        if self._settings["fold_short_frac"]:
+            return self._print(expr)
+        return GeometryLatexPrinter({**self._given, "fold_short_frac": True})._print(
+            expr
+        )
 
     def _deal_with_super_sub(self, string, style="plain"):
         """Greek names kept (``lam`` is λ) and several subscripts separated by
         commas: ``p1_0`` (p₁ at the endpoint θ₀) is ``p_{1,0}``."""
         match = re.fullmatch(r"([A-Za-z]+)(.*)", string)
-        if match and match.group(1) in _ALIASES:
-            string = _ALIASES[match.group(1)] + match.group(2)
+        if match and match.group(1) in GREEK_ALIASES:
+            string = GREEK_ALIASES[match.group(1)] + match.group(2)
         name, supers, subs = self._split_super_sub(string)
         if style == "bold":
             name = f"\\mathbf{{{name}}}"
         if supers:
-            name += "^{%s}" % " ".join(supers)
+            name += f"^{{{' '.join(supers)}}}"
         if subs:
-            name += "_{%s}" % ",".join(subs)
+            name += f"_{{{','.join(subs)}}}"
         return name
 
     def _call(self, name, args, exp=None):
-        return _power(name + _arguments([self._print(a) for a in args]), exp)
+        return _power(name + _arguments([self._folded(a) for a in args]), exp)
+
+    def _print_exp(self, expr, exp=None):
+        """e^{x} for a short exponent, exp(…) for a long one or a fraction."""
+        (arg,) = expr.args
+        folded = self._folded(arg)
+        if "\\frac" in folded or visual_width(folded) > EXPONENT_WIDTH:
+            return _power(f"\\exp{_arguments([self._print(arg)])}", exp)
+        return _power(f"e^{{{folded}}}", exp)
 
     def _print_polygamma(self, expr, exp=None):
         order, arg = expr.args
@@ -199,6 +298,20 @@ def _matrix_width(body):
     return sum(widths) + 2.0 * columns
 
 
+def nested_fractions(tex):
+    """The number of fractions inside the numerator or denominator of another.
+
+    >>> nested_fractions("\\\\frac{1 + \\\\frac{a}{b}}{c} + \\\\frac{1}{d}")
+    1
+    """
+    count = 0
+    for match in re.finditer(r"\\frac", tex):
+        top, after = _argument(tex, match.end())
+        bottom, _ = _argument(tex, after)
+        count += "\\frac" in top or "\\frac" in bottom
+    return count
+
+
 def visual_width(tex):
     """Estimated printed width of inline LaTeX math, in characters.
 
@@ -258,8 +371,7 @@ def _signed_terms(expr, printer):
     """``[(negative, tex of |term|)]`` in the order SymPy prints the sum."""
     terms = []
     for term in printer._as_ordered_terms(expr, order=None):
-        negative = term.could_extract_minus_sign()
-        terms.append((negative, -term if negative else term))
+        terms.append(sign_and_magnitude(term))
     return terms
 
 
@@ -353,8 +465,7 @@ def _break_product(expr, printer, width):
     """A product with long sums or integrals among its factors: the short factors
     first, then each long one broken in turn, a sum or a power in big
     parentheses."""
-    negative = expr.could_extract_minus_sign()
-    magnitude = -expr if negative else expr
+    negative, magnitude = sign_and_magnitude(expr)
     short, long = [], []
     for factor in sp.Mul.make_args(magnitude):
         base, exponent = factor.as_base_exp()
@@ -412,9 +523,7 @@ def sum_rows(lhs, terms, width=LINE_WIDTH, printer=None):
     printer = printer or GeometryLatexPrinter()
     signed = []
     for coefficient, factor in terms:
-        coefficient = sp.sympify(coefficient)
-        negative = coefficient.could_extract_minus_sign()
-        magnitude = -coefficient if negative else coefficient
+        negative, magnitude = sign_and_magnitude(sp.sympify(coefficient))
         if magnitude == 1:
             signed.append((negative, [factor]))
             continue
@@ -452,8 +561,9 @@ def arrange(equations, width=LINE_WIDTH):
 def symmetric_matrix_rows(lhs, matrix, entry_name, width=MATRIX_WIDTH, printer=None):
     """A symmetric matrix shown once, as rows of an aligned display.
 
-    When the matrix fits in ``width`` it is one ``pmatrix`` whose entries below
-    the diagonal are ``·`` (the mirror of those above) or 0; otherwise the rows
+    When the matrix fits in ``width`` and every entry is short with at most one
+    fraction, it is one ``pmatrix`` whose entries below the diagonal are ``·``
+    (the mirror of those above) or 0; otherwise the rows
     list the upper-triangle entries ``entry_name(i, j) = …``, each broken as in
     :func:`equation_rows`, with the zero ones gathered in a final sentence-like
     row.
@@ -478,7 +588,8 @@ def symmetric_matrix_rows(lhs, matrix, entry_name, width=MATRIX_WIDTH, printer=N
     ]
     body = " \\\\ ".join(" & ".join(row) for row in cells)
     display = f"\\begin{{pmatrix}} {body} \\end{{pmatrix}}"
-    if visual_width(lhs) + visual_width(display) <= width:
+    simple = all(_simple_entry(cell) for row in cells for cell in row)
+    if simple and visual_width(lhs) + visual_width(display) <= width:
         return [f"{lhs} &= {display}"]
 
     rows = []
@@ -492,6 +603,12 @@ def symmetric_matrix_rows(lhs, matrix, entry_name, width=MATRIX_WIDTH, printer=N
     if zeros:
         rows += _zero_rows(zeros)
     return rows
+
+
+def _simple_entry(tex):
+    """An entry that reads well inside a matrix, where fractions are set small:
+    short, and no fraction inside a fraction."""
+    return tex.count("\\frac") <= 1 and visual_width(tex) <= MATRIX_ENTRY_WIDTH
 
 
 def _zero_rows(names, per_row=6):

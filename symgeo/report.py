@@ -18,6 +18,8 @@ dates, sorted collections). The formulas are printed by
 ``templates/report.tex.j2`` and ``templates/report.md.j2``.
 """
 
+import dataclasses
+import functools
 import importlib
 import json
 import logging
@@ -31,13 +33,17 @@ from pathlib import Path
 import jinja2
 import sympy as sp
 
+from .budget import BudgetExceeded, time_budget
 from .errors import SpecError, SymgeoError
 from .latex import (
+    GREEK_ALIASES,
     LINE_WIDTH,
     arrange,
     equation_rows,
     latex,
+    nested_fractions,
     sum_rows,
+    symbol_latex,
     symmetric_matrix_rows,
     visual_width,
 )
@@ -52,6 +58,10 @@ METRIC_NAMES = {
     "wasserstein": "pullback Wasserstein-2 metric",
 }
 TEMPLATES = Path(__file__).with_name("templates")
+LONG_LIST = 6
+CELL_WIDTH = 24
+FLATTEN_SECONDS = 2.0
+SHOWN_ITEMS = 4
 
 
 # -- gathering the derivations --------------------------------------------------
@@ -247,9 +257,29 @@ def _geodesic_rows(metric):
                     monomial = f"{_dotted(names[i], 'dot')}^{{2}}"
                 else:
                     monomial = f"{_dotted(names[i], 'dot')} {_dotted(names[j], 'dot')}"
-                terms.append((_shorter(-(1 if i == j else 2) * symbol), monomial))
+                coefficient = -(1 if i == j else 2) * symbol
+                terms.append((flatter(_shorter(coefficient)), monomial))
         rows += sum_rows(_dotted(names[k], "ddot"), terms)
     return rows
+
+
+def flatter(expr):
+    """``expr``, or ``expr`` over a common denominator when that takes a fraction
+    out of the numerator or denominator of another (bounded in time).
+
+    >>> k = sp.Symbol("k", positive=True)
+    >>> flatter((2 + 1 / k) / k)
+    (2*k + 1)/k**2
+    """
+    nested = nested_fractions(latex(expr))
+    if not nested:
+        return expr
+    try:
+        with time_budget(FLATTEN_SECONDS, "a common denominator for a report"):
+            candidate = sp.factor_terms(sp.together(expr))
+    except BudgetExceeded:
+        return expr
+    return candidate if nested_fractions(latex(candidate)) < nested else expr
 
 
 def _shorter(expr):
@@ -260,6 +290,35 @@ def _shorter(expr):
 
 def _mark(metric):
     return METRIC_MARK.get(metric.kind, f"\\mathrm{{{metric.kind}}}")
+
+
+def _integer_beta(expr):
+    return isinstance(expr, sp.beta) and any(a.is_Integer for a in expr.args)
+
+
+def presentable(metric):
+    """``metric`` with each beta function that has an integer argument written
+    out, B(1, α) = 1/α, so that the matrix and everything derived from it read
+    as in papers; the metric as derived is left unchanged.
+
+    >>> from symgeo.metric import Metric
+    >>> from symgeo import load_family
+    >>> family = load_family("exponential")
+    >>> (lam,) = family.symbols
+    >>> lomax_like = Metric(family, "fisher", sp.Matrix([[sp.beta(1, lam) / lam]]))
+    >>> presentable(lomax_like).matrix
+    Matrix([[lam**(-2)]])
+    """
+    if not any(entry.has(sp.beta) for entry in metric.matrix):
+        return metric
+    matrix = metric.matrix.applyfunc(
+        lambda entry: entry.replace(
+            _integer_beta, lambda b: sp.gammasimp(b.rewrite(sp.gamma))
+        )
+    )
+    if matrix == metric.matrix:
+        return metric
+    return dataclasses.replace(metric, matrix=matrix)
 
 
 def _metric_section(metric, kind, missing, distance=None, family=None):
@@ -276,6 +335,7 @@ def _metric_section(metric, kind, missing, distance=None, family=None):
         if distance is not None:
             section["distance"] = distance_rows(_endpoint_formula(distance, family))
         return section
+    metric = presentable(metric)
     mark = _mark(metric)
     g = f"g^{{{mark}}}"
     section.update(
@@ -283,7 +343,9 @@ def _metric_section(metric, kind, missing, distance=None, family=None):
         dimension=metric.dimension,
         coordinates=", ".join(latex(c) for c in metric.coordinates),
         matrix=symmetric_matrix_rows(
-            g, metric.matrix, lambda i, j: f"{g}_{{{_names_tex(metric, (i, j))}}}"
+            g,
+            metric.matrix.applyfunc(flatter),
+            lambda i, j: f"{g}_{{{_names_tex(metric, (i, j))}}}",
         ),
         closed_form=metric.closed_form,
         unevaluated=[
@@ -300,17 +362,17 @@ def _metric_section(metric, kind, missing, distance=None, family=None):
     inverse = f"(g^{{{mark}}})^{{-1}}"
     section["inverse"] = symmetric_matrix_rows(
         inverse,
-        metric.inverse,
+        metric.inverse.applyfunc(flatter),
         lambda i, j: f"(g^{{{mark}}})^{{{_names_tex(metric, (i, j))}}}",
     )
     christoffels = []
     for (k, i, j), value in metric.nonzero_christoffels():
         upper = latex(metric.coordinates[k])
         lhs = f"\\Gamma^{{{upper}}}_{{{_names_tex(metric, (i, j))}}}"
-        christoffels.append(equation_rows(lhs, value))
+        christoffels.append(equation_rows(lhs, flatter(value)))
     section["christoffels"] = arrange(christoffels)
     section["geodesics"] = _geodesic_rows(metric)
-    section["curvature"] = equation_rows("R", metric.scalar_curvature)
+    section["curvature"] = equation_rows("R", flatter(metric.scalar_curvature))
     return section
 
 
@@ -319,8 +381,8 @@ def distance_rows(formula):
     as W_2² = … so that what is under it can be broken.
 
     >>> p0, p1 = sp.symbols("p_0 p_1", positive=True)
-    >>> distance_rows(sp.sqrt(sp.Abs(p0 - p1)))
-    ['W_{2}(\\\\theta_{0}, \\\\theta_{1}) &= \\\\sqrt{\\\\left|{p_{0} - p_{1}}\\\\right|}']
+    >>> print(distance_rows(sp.sqrt(sp.Abs(p0 - p1)))[0])
+    W_{2}(\\theta_{0}, \\theta_{1}) &= \\sqrt{\\left|{p_{0} - p_{1}}\\right|}
     """
     lhs = "W_{2}(\\theta_{0}, \\theta_{1})"
     square_root = formula.is_Pow and formula.exp == sp.Rational(1, 2)
@@ -338,13 +400,14 @@ def _endpoint_formula(formula, family):
 
     scope = {}
     for symbol in getattr(family, "symbols", ()):
+        scope[symbol.name] = symbol
         for suffix in ("_0", "_1", "0", "1"):
             name = f"{symbol.name}{suffix}"
             scope[name] = sp.Symbol(name, **symbol.assumptions0)
     for name in ("k", "t", "x"):
         scope.setdefault(name, sp.Symbol(name))
     try:
-        return parse_expression(str(formula), scope, where="a distance formula")
+        return parse_expression(str(formula), scope, where="a report formula")
     except SymgeoError:
         return sp.Symbol(f"\\texttt{{{escape_tex(formula)}}}")
 
@@ -402,6 +465,8 @@ def value_latex(value, family=None):
     'k = 2, b = 1.5'
     >>> value_latex(True)
     '\\\\text{yes}'
+    >>> value_latex(list(range(10)))
+    '(0, 1, 2, 3, \\\\ldots) \\\\text{ (10 in all)}'
     """
     if value is None:
         return "\\text{undecided}"
@@ -416,6 +481,9 @@ def value_latex(value, family=None):
             f"{latex(sp.Symbol(str(k)))} = {value_latex(v, family)}"
             for k, v in value.items()
         )
+    if isinstance(value, (list, tuple)) and len(value) > LONG_LIST:
+        shown = ", ".join(value_latex(v, family) for v in value[:SHOWN_ITEMS])
+        return f"({shown}, \\ldots) \\text{{ ({len(value)} in all)}}"
     if isinstance(value, (list, tuple)):
         return "(" + ", ".join(value_latex(v, family) for v in value) + ")"
     return _expression_latex(str(value), family)
@@ -475,13 +543,14 @@ def closure_context(closure, family=None):
 
 
 def _certificate_rows(certificate, family):
-    if isinstance(certificate, dict):
-        rows = []
-        for name, formula in certificate.items():
-            lhs = f"{latex(sp.Symbol(str(name)))}(t)"
-            rows.append(f"{lhs} &= {value_latex(formula, family)}")
-        return rows
-    return [f"\\theta(t) &= {value_latex(certificate, family)}"]
+    """Rows ``θ_i(t) &= …`` of the certificate, a long formula broken."""
+    if not isinstance(certificate, dict):
+        certificate = {"theta": certificate}
+    rows = []
+    for name, formula in certificate.items():
+        lhs = f"{latex(sp.Symbol(str(name)))}(t)"
+        rows += equation_rows(lhs, _endpoint_formula(formula, family))
+    return rows
 
 
 def _counterexample_rows(counterexample, family):
@@ -508,20 +577,63 @@ _COMPARISON_LABELS = {
     "conformal": "conformal (g^W = f g^F)",
     "same_geodesics": "same geodesics (projectively equivalent)",
 }
+_REPORT_LABELS = {
+    "conformal": r"conformal, $g^{\mathrm{W}} = f \, g^{\mathrm{F}}$",
+    "conformal factor f": "conformal factor $f$",
+    "same_geodesics": "same geodesic paths (projectively equivalent)",
+    "alignment spread (least, greatest)": r"spread of the eigenvalues of "
+    r"$(g^{\mathrm{W}})^{-1} g^{\mathrm{F}}$ (largest over smallest), least and "
+    "greatest at the sample points",
+}
+_RATIO = re.compile(r"(\w+) lines \(.*\): induced metrics, ratio W2 / Fisher")
+
+
+def _formula_lhs(key, family):
+    """The symbol a formula of the comparison is displayed under: f for the
+    conformal factor, g^W_aa / g^F_aa for the ratio along the a-lines."""
+    if key == "conformal factor f":
+        return "f"
+    match = _RATIO.fullmatch(key)
+    if match:
+        a = prose_names(family).get(match.group(1), match.group(1))
+        index = f"{a}\\,{a}" if len(a) > 1 else a + a
+        wasserstein, fisher = (f"g^{{\\mathrm{{{m}}}}}_{{{index}}}" for m in "WF")
+        return f"\\frac{{{wasserstein}}}{{{fisher}}}"
+    return f"\\text{{{escape_tex(key)}}}"
 
 
 def comparison_context(comparison, family=None):
-    """The comparison as ``[(label, inline LaTeX)]`` and notes for a report."""
+    """The comparison for a report.
+
+    ``items`` are ``(label, inline LaTeX)`` of every verdict; ``table`` the rows
+    of the report's table, ``(label, inline LaTeX)`` with labels in prose (math
+    between dollars) and a formula too tall for a table cell replaced by a
+    pointer to ``formulas``, the rows of a display below it; and ``notes``.
+    """
     family = family if hasattr(family, "symbols") else None
     record = _record(comparison)
-    items = []
+    items, table, formulas = [], [], []
     notes = [sentence(n) for n in record.pop("notes", ())]
     for key, value in record.items():
         if key in ("family", "parameters", "fisher", "wasserstein"):
             continue
         label = _COMPARISON_LABELS.get(key, key.replace("_", " "))
-        items.append((label, value_latex(value, family)))
-    return {"items": items, "notes": notes}
+        cell = value_latex(value, family)
+        items.append((label, cell))
+        if isinstance(value, sp.Basic) and not _fits_a_cell(cell):
+            formulas.append(equation_rows(_formula_lhs(key, family), value))
+            cell = "\\text{displayed below}"
+        table.append((_REPORT_LABELS.get(key, label), cell))
+    return {
+        "items": items,
+        "table": table,
+        "formulas": arrange(formulas),
+        "notes": notes,
+    }
+
+
+def _fits_a_cell(tex):
+    return tex.count("\\frac") <= 1 and visual_width(tex) <= CELL_WIDTH
 
 
 # -- notebook and terminal displays ------------------------------------------------
@@ -819,10 +931,6 @@ _ACCENTS = {
     "\u0327": "c",
 }
 _OPENING_QUOTE = re.compile(r"(?<![A-Za-z0-9])'(?=[^'\n]*'(?![A-Za-z]))")
-_SCRIPTED = re.compile(
-    rf"(?<![A-Za-z0-9_])([A-Za-z{''.join(_GREEK)}])_(\d+|[a-z](?![A-Za-z0-9]))"
-    r"|\^(-?\d+)(?![\d.])"
-)
 
 
 def _escape_char(char):
@@ -843,45 +951,170 @@ def _escape_char(char):
     return ascii_form.decode() or "?"
 
 
-def escape_tex(text):
-    """Plain text (an error message, a method) as LaTeX text for pdflatex.
+_GREEK_NAMES = {tex[1:]: tex for tex in _GREEK.values()}
+_GREEK_CHARS = "".join(_GREEK) + "∂"
+_MATH_TOKENS = (
+    r"(?P<sci>(?<![\w.])\d+(?:\.\d+)?e[+-]?\d+(?![\w.]))"
+    r"|(?P<relation><=|>=|!=)"
+    r"|(?P<times>(?<=[\w)])\*(?=[\w(]))"
+    rf"|(?<![\w\\])(?P<base>[A-Za-z]+|[{_GREEK_CHARS}])"
+    r"_(?P<sub>\d+|[A-Za-z](?![a-z0-9_]))"
+    rf"|(?<![A-Za-z\\])(?P<greek>[{''.join(_GREEK)}])(?P<index>\d+)(?!\d|\.\d)"
+    r"|(?:\^|(?<=[\w)])\*\*)(?P<exponent>-?\d+(?!\d|\.\d)|\([\w/+\-. ]*\))"
+)
+_RELATIONS = {"<=": "\\le", ">=": "\\ge", "!=": "\\ne"}
+_ENGLISH_LETTERS = {"a", "A", "I"}
 
-    Special characters are escaped; Unicode mathematics (θ, ≤, √, ²) and a
-    one-letter name with a subscript (θ_1, Σ_k) or a power (x^-2) become inline
-    math; accented letters become TeX accents; other non-ASCII characters fall
-    back to their ASCII form.
+
+def _math_name(word):
+    """``\\mu`` for ``mu`` and ``μ``, ``\\mathrm{score}`` for ``score``."""
+    if word in _TEX_SYMBOLS:
+        return _TEX_SYMBOLS[word]
+    if word in _GREEK_NAMES or word in GREEK_ALIASES:
+        return _GREEK_NAMES[GREEK_ALIASES.get(word, word)]
+    return word if len(word) == 1 else f"\\mathrm{{{word}}}"
+
+
+def _math_token(match):
+    """The inline LaTeX of one match of :data:`_MATH_TOKENS`."""
+    kind = match.lastgroup
+    text = match.group(0)
+    if kind == "dollar":
+        return text[1:-1]
+    if kind == "sci":
+        mantissa, exponent = text.split("e")
+        return scientific(
+            float(f"{mantissa}e{exponent}"),
+            len(mantissa.split(".")[1]) if "." in mantissa else 0,
+        )
+    if kind == "relation":
+        return _RELATIONS[text]
+    if kind == "times":
+        return "\\cdot "
+    if kind in ("base", "sub"):
+        return f"{_math_name(match.group('base'))}_{{{match.group('sub')}}}"
+    if kind in ("greek", "index"):
+        return f"{_math_name(match.group('greek'))}_{{{match.group('index')}}}"
+    exponent = match.group("exponent")
+    if exponent.startswith("("):
+        exponent = "".join(_TEX_SYMBOLS.get(c, c) for c in exponent[1:-1])
+    return f"^{{{exponent}}}"
+
+
+@functools.cache
+def _tokens(names):
+    """The pattern of :func:`_segments`: :data:`_MATH_TOKENS`, and for prose
+    ``$…$`` spans and the words of ``names``."""
+    if not names:
+        return re.compile(_MATH_TOKENS)
+    words = [
+        f"{re.escape(w)}(?= lines?\\b)" if w in _ENGLISH_LETTERS else re.escape(w)
+        for w in sorted(names, key=len, reverse=True)
+    ]
+    return re.compile(
+        r"(?P<dollar>\$[^$\n]+\$)"
+        rf"|(?<![\w\\])(?P<name>{'|'.join(words)})(?![\w(])"
+        rf"|(?<![\w\\])(?P<fixed>{'|'.join(_GREEK_NAMES)})(?= = \d)|" + _MATH_TOKENS
+    )
+
+
+def _segments(text, names=None):
+    """``text`` cut into ``[(is_math, piece)]``: plain text, and inline LaTeX for
+    what reads as mathematics (θ_1, Σ0, x^(1/2), 1e-10, <=, score_i, and with
+    ``names`` the words it maps to their LaTeX)."""
+    names = names or {}
+    pieces = []
+    position = 0
+    for match in _tokens(tuple(sorted(names))).finditer(text):
+        pieces.append((False, text[position : match.start()]))
+        if match.lastgroup == "name":
+            pieces.append((True, names[match.group("name")]))
+        elif match.lastgroup == "fixed":
+            pieces.append((True, _GREEK_NAMES[match.group("fixed")]))
+        else:
+            pieces.append((True, _math_token(match)))
+        position = match.end()
+    pieces.append((False, text[position:]))
+
+    merged = []
+    for is_math, piece in pieces:
+        if merged and is_math and merged[-1][0]:
+            merged[-1] = (True, f"{merged[-1][1]} {piece}")
+        elif piece:
+            merged.append((is_math, piece))
+    return merged
+
+
+def prose_names(family):
+    """The words of prose that name a coordinate of ``family``, with their
+    LaTeX: each parameter name, and its endpoint forms (``lam0``, ``lam_1``).
+
+    >>> from symgeo import load_family
+    >>> names = prose_names(load_family("weibull"))
+    >>> names["lam"], names["lam0"], names["k_1"]
+    ('\\\\lambda', '\\\\lambda_{0}', 'k_{1}')
+    """
+    names = {}
+    for symbol in getattr(family, "symbols", ()):
+        names[symbol.name] = latex(symbol)
+        for end in ("0", "1"):
+            for suffix in (end, f"_{end}"):
+                names[f"{symbol.name}{suffix}"] = symbol_latex(f"{symbol.name}_{end}")
+    return names
+
+
+def escape_tex(text, names=None):
+    r"""Plain text (an error message, a method, a note) as LaTeX text for pdflatex.
+
+    Special characters are escaped; Unicode mathematics (θ, ≤, √, ²), a name
+    with a subscript (θ_1, Σ0, score_i), a power (x^-2, **(1/k)), a number in
+    e-notation and <= become inline math; accented letters become TeX accents;
+    other non-ASCII characters fall back to their ASCII form. ``names`` maps
+    words (parameter names) to their LaTeX.
 
     >>> escape_tex("E[score_i] ≤ 1e-10 at θ_1 = 2 & 50%")
-    'E[score\\\\_i] $\\\\le$ 1e-10 at $\\\\theta_{1}$ = 2 \\\\& 50\\\\%'
+    'E[$\\mathrm{score}_{i}$] $\\le$ $10^{-10}$ at $\\theta_{1}$ = 2 \\& 50\\%'
     >>> print(escape_tex("1/2-Hölder in W2 of 'poisson'"))
-    1/2-H\\"{o}lder in W2 of `poisson'
+    1/2-H\"{o}lder in W2 of `poisson'
+    >>> print(escape_tex("lam0 <= 2.5e-3, Σ0", {"lam0": "\\lambda_{0}"}))
+    $\lambda_{0}$ $\le$ $2.5 \times 10^{-3}$, $\Sigma_{0}$
     """
-    out = []
     text = _OPENING_QUOTE.sub("\u2018", str(text))
-    position = 0
-    for match in _SCRIPTED.finditer(text):
-        out += [_escape_char(c) for c in text[position : match.start()]]
-        base, subscript, exponent = match.groups()
-        if exponent is not None:
-            out.append(f"$^{{{exponent}}}$")
+    out = []
+    for is_math, piece in _segments(text, names):
+        if is_math:
+            out.append(f"${piece}$")
         else:
-            out.append(f"${_TEX_SYMBOLS.get(base, base)}_{{{subscript}}}$")
-        position = match.end()
-    out += [_escape_char(c) for c in text[position:]]
+            out += [_escape_char(c) for c in piece]
     return "".join(out).replace("$$", "")
 
 
-def escape_md(text):
-    """Plain text as Markdown: characters Markdown or the math renderer would
-    read are backslash-escaped.
+def escape_md(text, names=None):
+    r"""Plain text as Markdown: what reads as mathematics as in :func:`escape_tex`
+    becomes ``$…$``, and characters Markdown or the math renderer would read are
+    backslash-escaped.
 
     >>> escape_md("E[score_i] | 2*x $5")
-    'E[score\\\\_i] \\\\| 2\\\\*x \\\\$5'
+    'E[$\\mathrm{score}_{i}$] \\| 2$\\cdot $x \\$5'
     """
-    return re.sub(r"([\\`*_|$<>#])", r"\\\1", str(text))
+    out = []
+    for is_math, piece in _segments(str(text), names):
+        if is_math:
+            out.append(f"${piece}$")
+        else:
+            out.append(re.sub(r"([\\`*_|$<>#])", r"\\\1", piece))
+    return "".join(out)
 
 
-def _environment(fmt):
+def _breakable_tex(text):
+    """LaTeX text in which a long identifier may break after a dot or an
+    underscore (``scipy.linalg.solve_continuous_lyapunov`` in a table cell)."""
+    text = escape_tex(text)
+    text = text.replace("\\_", "\\_\\allowbreak{}")
+    return re.sub(r"(?<=[a-z])\.(?=[a-z])", ".\\\\allowbreak{}", text)
+
+
+def _environment(fmt, names):
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         block_start_string="<%",
@@ -896,14 +1129,17 @@ def _environment(fmt):
         undefined=jinja2.StrictUndefined,
         autoescape=False,
     )
-    env.filters["text"] = escape_tex if fmt == "tex" else escape_md
+    escape = escape_tex if fmt == "tex" else escape_md
+    env.filters["text"] = escape
+    env.filters["prose"] = lambda text: escape(text, names)
     env.filters["rows"] = lambda rows: " \\\\\n".join(rows)
     env.filters["inline_list"] = lambda items: ", ".join(f"${x}$" for x in items)
-    env.filters["breakable"] = (
-        (lambda tex: tex.replace(", ", ",\\allowbreak "))
-        if fmt == "tex"
-        else (lambda tex: tex)
-    )
+    if fmt == "tex":
+        env.filters["breakable"] = lambda tex: tex.replace(", ", ",\\allowbreak ")
+        env.filters["breakable_text"] = _breakable_tex
+    else:
+        env.filters["breakable"] = lambda tex: tex
+        env.filters["breakable_text"] = escape
     return env
 
 
@@ -921,7 +1157,8 @@ def render_report(family_or_derivations, fmt="tex"):
     if not isinstance(derivations, Derivations):
         derivations = derive_all(derivations)
     context = report_context(derivations)
-    template = _environment(fmt).get_template(f"report.{fmt}.j2")
+    names = prose_names(derivations.family)
+    template = _environment(fmt, names).get_template(f"report.{fmt}.j2")
     return template.render(**context)
 
 
