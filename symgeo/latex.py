@@ -31,20 +31,15 @@ _TALL = ("\\frac", "\\int", "\\sum", "\\sqrt", "\\begin", "\\prod")
 
 
 def _leads_with_minus(total):
-    """A sum better printed negated: most of its terms negative, or as many as
-    positive ones and the first one (in SymPy's order) negative."""
+    """A sum better printed negated: most of its terms negative."""
     terms = sp.Add.make_args(total)
-    negative = sum(t.could_extract_minus_sign() for t in terms)
-    first = LatexPrinter()._as_ordered_terms(total, order=None)[0]
-    return 2 * negative > len(terms) or (
-        2 * negative == len(terms) and first.could_extract_minus_sign()
-    )
+    return 2 * sum(t.could_extract_minus_sign() for t in terms) > len(terms)
 
 
 def _normalised(expr):
-    """``(negative, magnitude)`` of a product whose sum factors (and odd powers
-    of sums) that lead with a minus are negated, so that −k/(1 − kψ) prints as
-    k/(kψ − 1); None when no factor changes."""
+    """``(negative, magnitude)`` of a product whose sum factors (and powers of
+    sums) with mostly negative terms are negated, so that k/(1 − k − k²) prints
+    as −k/(k² + k − 1); None when no factor changes."""
     if not expr.is_Mul:
         return None
     negative = False
@@ -75,8 +70,8 @@ def sign_and_magnitude(expr):
     >>> k = sp.Symbol("k", positive=True)
     >>> sign_and_magnitude((1 - k - k**2) / k)
     (True, (k**2 + k - 1)/k)
-    >>> sign_and_magnitude(k / (1 - k * sp.polygamma(1, k)))
-    (True, k/(k*polygamma(1, k) - 1))
+    >>> sign_and_magnitude(k / (1 - k))
+    (False, k/(1 - k))
     """
     normal = _normalised(expr)
     if normal is not None:
@@ -124,9 +119,9 @@ class GeometryLatexPrinter(LatexPrinter):
         return terms
 
     def _print_Mul(self, expr):
-        """A product whose sum factors lead with a minus is printed with them
-        negated and the sign taken out: −(6γ² − 12γ + 6)/k rather than
-        (12γ − 6γ² − 6)/k, k/(kψ − 1) rather than −k/(1 − kψ)."""
+        """A product whose sum factors have mostly negative terms is printed
+        with them negated and the sign taken out: −(6γ² − 12γ + 6)/k rather
+        than (12γ − 6γ² − 6)/k."""
         normal = _normalised(expr)
         if normal is not None:
             negative, magnitude = normal
@@ -477,6 +472,8 @@ def _break_product(expr, printer, width):
         return [printer.doprint(expr)]
 
     rest = printer.doprint(sp.Mul(*short))
+    if sp.Mul(*short).is_Add:
+        rest = f"\\left({rest}\\right)"
     pieces = [("- " if negative else "") + ("" if rest == "1" else rest)]
     for base, exponent in long:
         inner = _break(base, printer, width - 4)
@@ -561,10 +558,10 @@ def arrange(equations, width=LINE_WIDTH):
 def symmetric_matrix_rows(lhs, matrix, entry_name, width=MATRIX_WIDTH, printer=None):
     """A symmetric matrix shown once, as rows of an aligned display.
 
-    When the matrix fits in ``width`` and every entry is short with at most one
-    fraction, it is one ``pmatrix`` whose entries below the diagonal are ``·``
-    (the mirror of those above) or 0; otherwise the rows
-    list the upper-triangle entries ``entry_name(i, j) = …``, each broken as in
+    When the matrix is not 1 × 1, fits in ``width`` and every entry is short
+    with at most one fraction, it is one ``pmatrix`` whose entries below the
+    diagonal are ``·`` (the mirror of those above) or 0; otherwise the rows list
+    the upper-triangle entries ``entry_name(i, j) = …``, each broken as in
     :func:`equation_rows`, with the zero ones gathered in a final sentence-like
     row.
 
@@ -588,7 +585,7 @@ def symmetric_matrix_rows(lhs, matrix, entry_name, width=MATRIX_WIDTH, printer=N
     ]
     body = " \\\\ ".join(" & ".join(row) for row in cells)
     display = f"\\begin{{pmatrix}} {body} \\end{{pmatrix}}"
-    simple = all(_simple_entry(cell) for row in cells for cell in row)
+    simple = n > 1 and all(_simple_entry(cell) for row in cells for cell in row)
     if simple and visual_width(lhs) + visual_width(display) <= width:
         return [f"{lhs} &= {display}"]
 

@@ -543,14 +543,65 @@ def closure_context(closure, family=None):
 
 
 def _certificate_rows(certificate, family):
-    """Rows ``θ_i(t) &= …`` of the certificate, a long formula broken."""
+    """Rows ``θ_i(t) &= …`` of the certificate. When a formula is too long for
+    one line, its square roots are named (r_1 = √…) and defined below it."""
     if not isinstance(certificate, dict):
         certificate = {"theta": certificate}
-    rows = []
-    for name, formula in certificate.items():
-        lhs = f"{latex(sp.Symbol(str(name)))}(t)"
-        rows += equation_rows(lhs, _endpoint_formula(formula, family))
-    return rows
+    lhs = [f"{latex(sp.Symbol(str(name)))}(t)" for name in certificate]
+    formulas = [_endpoint_formula(f, family) for f in certificate.values()]
+    rows = [equation_rows(left, f) for left, f in zip(lhs, formulas, strict=True)]
+    if all(len(r) == 1 for r in rows):
+        return [r[0] for r in rows]
+
+    formulas, roots = name_roots(formulas, _free_letter(family, "rqw"))
+    formulas = [
+        min((f, sp.factor_terms(f)), key=lambda e: visual_width(latex(e)))
+        for f in formulas
+    ]
+    rows = [equation_rows(left, f) for left, f in zip(lhs, formulas, strict=True)]
+    rows += [equation_rows(latex(symbol), root) for symbol, root in roots]
+    return [row for r in rows for row in r]
+
+
+def _free_letter(family, letters):
+    """The first of ``letters`` that starts no coordinate name of ``family``."""
+    taken = {s.name[0] for s in getattr(family, "symbols", ())}
+    return next((c for c in letters if c not in taken), letters[0])
+
+
+def _roots(expr):
+    """The square roots (and their reciprocals) in ``expr`` whose radicand is
+    not a symbol or a number."""
+    return {
+        p
+        for p in sp.preorder_traversal(expr)
+        if p.is_Pow and abs(p.exp) == sp.Rational(1, 2) and not p.base.is_Atom
+    }
+
+
+def name_roots(formulas, letter="r"):
+    """``formulas`` with their square roots replaced by symbols ``letter``\\ :sub:`i`,
+    innermost first, and the list ``[(symbol, root)]`` defining them.
+
+    >>> a, b, t = sp.symbols("a b t", positive=True)
+    >>> name_roots([t * sp.sqrt(a + b) + 1 / sp.sqrt(a + 2 * sp.sqrt(a + b))])
+    ([r1*t + 1/r2], [(r1, sqrt(a + b)), (r2, sqrt(a + 2*r1))])
+    """
+    roots = []
+    while True:
+        found = set().union(*(_roots(f) for f in formulas))
+        innermost = sorted(
+            {p.base for p in found if not _roots(p.base)}, key=sp.default_sort_key
+        )
+        if not innermost:
+            return formulas, roots
+        mapping = {}
+        for base in innermost:
+            root = sp.Symbol(f"{letter}{len(roots) + 1}", positive=True)
+            roots.append((root, sp.sqrt(base)))
+            mapping[sp.sqrt(base)] = root
+            mapping[1 / sp.sqrt(base)] = 1 / root
+        formulas = [f.xreplace(mapping) for f in formulas]
 
 
 def _counterexample_rows(counterexample, family):
@@ -958,7 +1009,7 @@ _MATH_TOKENS = (
     r"|(?P<relation><=|>=|!=)"
     r"|(?P<times>(?<=[\w)])\*(?=[\w(]))"
     rf"|(?<![\w\\])(?P<base>[A-Za-z]+|[{_GREEK_CHARS}])"
-    r"_(?P<sub>\d+|[A-Za-z](?![a-z0-9_]))"
+    rf"_(?P<sub>\d+|[A-Za-z{''.join(_GREEK)}](?![a-z0-9_]))"
     rf"|(?<![A-Za-z\\])(?P<greek>[{''.join(_GREEK)}])(?P<index>\d+)(?!\d|\.\d)"
     r"|(?:\^|(?<=[\w)])\*\*)(?P<exponent>-?\d+(?!\d|\.\d)|\([\w/+\-. ]*\))"
 )
@@ -992,7 +1043,8 @@ def _math_token(match):
     if kind == "times":
         return "\\cdot "
     if kind in ("base", "sub"):
-        return f"{_math_name(match.group('base'))}_{{{match.group('sub')}}}"
+        subscript = _TEX_SYMBOLS.get(match.group("sub"), match.group("sub"))
+        return f"{_math_name(match.group('base'))}_{{{subscript}}}"
     if kind in ("greek", "index"):
         return f"{_math_name(match.group('greek'))}_{{{match.group('index')}}}"
     exponent = match.group("exponent")
@@ -1008,7 +1060,9 @@ def _tokens(names):
     if not names:
         return re.compile(_MATH_TOKENS)
     words = [
-        f"{re.escape(w)}(?= lines?\\b)" if w in _ENGLISH_LETTERS else re.escape(w)
+        f"{re.escape(w)}(?= lines?\\b|[,;)]|$)"
+        if w in _ENGLISH_LETTERS
+        else re.escape(w)
         for w in sorted(names, key=len, reverse=True)
     ]
     return re.compile(
