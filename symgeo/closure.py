@@ -148,27 +148,13 @@ class Closure:
         lines += [f"note: {note}" for note in self.notes]
         return "\n".join(lines)
 
+    __repr__ = __str__
+
     def _repr_latex_(self):
-        head = rf"\text{{{self.family}: {self.verdict} ({self.method})}}"
-        if self.certificate is not None:
-            rows = [
-                rf"{sp.latex(sp.Symbol(name))}(t) &= {sp.latex(expr)}"
-                for name, expr in self.certificate.items()
-            ]
-            return (
-                "$$"
-                + head
-                + r"\\ \begin{aligned}"
-                + r"\\".join(rows)
-                + (r"\end{aligned}$$")
-            )
-        if self.counterexample is not None:
-            c = self.counterexample
-            return (
-                f"$${head}\\\\ \\text{{residual }} {c['residual']:.3g}"
-                f" \\text{{ at }} t = {c['t']}, \\ W_2 = {c['w2']:.3g}$$"
-            )
-        return f"$${head}$$"
+        """The verdict and its evidence as rendered mathematics in Jupyter."""
+        from .report import closure_latex
+
+        return closure_latex(self)
 
 
 # -- entry point -------------------------------------------------------------------

@@ -218,6 +218,8 @@ class Comparison:
 
         return comparison_text(self)
 
+    __repr__ = __str__
+
     def _repr_latex_(self):
         from .report import comparison_latex
 

@@ -118,6 +118,22 @@ class GeometryLatexPrinter(LatexPrinter):
                 terms.insert(0, positive)
         return terms
 
+    def _print_Add(self, expr, order=None):
+        """SymPy's sum, each term signed as :func:`sign_and_magnitude` shows it
+        (so a term printed with its sign taken out is subtracted, not added)."""
+        tex = ""
+        for index, term in enumerate(self._as_ordered_terms(expr, order=order)):
+            negative, magnitude = sign_and_magnitude(term)
+            if index == 0:
+                tex = "- " if negative else ""
+            else:
+                tex += " - " if negative else " + "
+            term_tex = self._print(magnitude)
+            if self._needs_add_brackets(magnitude):
+                term_tex = f"\\left({term_tex}\\right)"
+            tex += term_tex
+        return tex
+
     def _print_Mul(self, expr):
         """A product whose sum factors have mostly negative terms is printed
         with them negated and the sign taken out: −(6γ² − 12γ + 6)/k rather

@@ -157,6 +157,8 @@ class Metric:
         ]
         return "\n".join(lines)
 
+    __repr__ = __str__
+
     def _repr_latex_(self):
         """The metric as rendered mathematics in Jupyter (ψ^{(1)}, Γ, Greek names)."""
         from .report import metric_latex

@@ -60,7 +60,8 @@ METRIC_NAMES = {
 TEMPLATES = Path(__file__).with_name("templates")
 LONG_LIST = 6
 CELL_WIDTH = 24
-FLATTEN_SECONDS = 2.0
+DISPLAY_SECONDS = 2.0
+WIDER_ALLOWED = 2.0
 SHOWN_ITEMS = 4
 
 
@@ -226,10 +227,27 @@ def derive_all(
 
 
 def _names_tex(metric, indices):
-    """Coordinate names as an index string: ``kb``, or ``\\mu_{1}\\,s_{12}``."""
-    symbols = metric.coordinates
-    names = [latex(symbols[a]) for a in indices]
-    return ("\\," if any(len(n) > 1 for n in names) else "").join(names)
+    """Coordinate names as an index string: ``kb``, ``k\\lambda``, or
+    ``\\mu_{1}\\,s_{12}`` (a thin space when a name is more than one letter)."""
+    return index_tex([latex(metric.coordinates[a]) for a in indices])
+
+
+def index_tex(names):
+    """LaTeX names joined as indices, with thin spaces when one of them is more
+    than one letter.
+
+    >>> index_tex(["k", "\\\\lambda"]), index_tex(["\\\\lambda", "k"])
+    ('k\\\\lambda', '\\\\lambda k')
+    >>> index_tex(["\\\\mu_{1}", "s_{12}"])
+    '\\\\mu_{1}\\\\,s_{12}'
+    """
+    if not all(re.fullmatch(r"[A-Za-z]|\\[A-Za-z]+", n) for n in names):
+        return "\\,".join(names)
+    joined = ""
+    for name in names:
+        after_command = re.search(r"\\[A-Za-z]+$", joined) and name[0].isalpha()
+        joined += (" " if after_command else "") + name
+    return joined
 
 
 def _dotted(tex, accent):
@@ -258,28 +276,51 @@ def _geodesic_rows(metric):
                 else:
                     monomial = f"{_dotted(names[i], 'dot')} {_dotted(names[j], 'dot')}"
                 coefficient = -(1 if i == j else 2) * symbol
-                terms.append((flatter(_shorter(coefficient)), monomial))
+                terms.append((display_form(_shorter(coefficient)), monomial))
         rows += sum_rows(_dotted(names[k], "ddot"), terms)
     return rows
 
 
-def flatter(expr):
-    """``expr``, or ``expr`` over a common denominator when that takes a fraction
-    out of the numerator or denominator of another (bounded in time).
+def display_form(expr):
+    """The form of ``expr`` a report shows: its common factors taken out of a
+    cancelled fraction (2(kψ − 1) rather than 2kψ − 2, the same denominator
+    throughout), unless that is wider or nests more fractions, and over a
+    common denominator when that takes a fraction out of another; a piecewise
+    formula as one Piecewise, each branch so shown. Each step is bounded in
+    time.
 
     >>> k = sp.Symbol("k", positive=True)
-    >>> flatter((2 + 1 / k) / k)
+    >>> display_form((2 + 1 / k) / k)
     (2*k + 1)/k**2
+    >>> display_form(k / (2 * k * sp.polygamma(1, k) - 2))
+    k/(2*(k*polygamma(1, k) - 1))
+    >>> display_form(sp.Piecewise((k, k > 2), (0, True)) / k)
+    Piecewise((1, k > 2), (0, True))
     """
-    nested = nested_fractions(latex(expr))
-    if not nested:
+    if expr.is_Atom:
         return expr
-    try:
-        with time_budget(FLATTEN_SECONDS, "a common denominator for a report"):
-            candidate = sp.factor_terms(sp.together(expr))
-    except BudgetExceeded:
-        return expr
-    return candidate if nested_fractions(latex(candidate)) < nested else expr
+    if expr.has(sp.Piecewise):
+        folded = sp.piecewise_fold(expr)
+        if isinstance(folded, sp.Piecewise):
+            return sp.Piecewise(
+                *((display_form(value), condition) for value, condition in folded.args)
+            )
+    best, tex = expr, latex(expr)
+    for step in (
+        lambda e: sp.factor_terms(sp.cancel(e)),
+        lambda e: sp.factor_terms(sp.together(e)),
+    ):
+        try:
+            with time_budget(DISPLAY_SECONDS, "the displayed form of a formula"):
+                candidate = step(best)
+        except (BudgetExceeded, sp.PolynomialError):
+            continue
+        candidate_tex = latex(candidate)
+        nested = nested_fractions(candidate_tex) - nested_fractions(tex)
+        wider = visual_width(candidate_tex) - visual_width(tex)
+        if nested < 0 or (nested == 0 and wider <= WIDER_ALLOWED):
+            best, tex = candidate, candidate_tex
+    return best
 
 
 def _shorter(expr):
@@ -344,7 +385,7 @@ def _metric_section(metric, kind, missing, distance=None, family=None):
         coordinates=", ".join(latex(c) for c in metric.coordinates),
         matrix=symmetric_matrix_rows(
             g,
-            metric.matrix.applyfunc(flatter),
+            metric.matrix.applyfunc(display_form),
             lambda i, j: f"{g}_{{{_names_tex(metric, (i, j))}}}",
         ),
         closed_form=metric.closed_form,
@@ -362,17 +403,17 @@ def _metric_section(metric, kind, missing, distance=None, family=None):
     inverse = f"(g^{{{mark}}})^{{-1}}"
     section["inverse"] = symmetric_matrix_rows(
         inverse,
-        metric.inverse.applyfunc(flatter),
+        metric.inverse.applyfunc(display_form),
         lambda i, j: f"(g^{{{mark}}})^{{{_names_tex(metric, (i, j))}}}",
     )
     christoffels = []
     for (k, i, j), value in metric.nonzero_christoffels():
         upper = latex(metric.coordinates[k])
         lhs = f"\\Gamma^{{{upper}}}_{{{_names_tex(metric, (i, j))}}}"
-        christoffels.append(equation_rows(lhs, flatter(value)))
+        christoffels.append(equation_rows(lhs, display_form(value)))
     section["christoffels"] = arrange(christoffels)
     section["geodesics"] = _geodesic_rows(metric)
-    section["curvature"] = equation_rows("R", flatter(metric.scalar_curvature))
+    section["curvature"] = equation_rows("R", display_form(metric.scalar_curvature))
     return section
 
 
@@ -413,9 +454,12 @@ def _endpoint_formula(formula, family):
 
 
 def _provenance(metric, g):
-    """``[(strategy, "g_{kk}, g_{kb}")]``, strategies in alphabetical order."""
+    """``[(strategy, "g_{kk}, g_{kb}")]``, strategies in alphabetical order; the
+    entries left as integrals are said so elsewhere, so they are not listed."""
     by_strategy = {}
     for (i, j), strategy in sorted(metric.provenance.items()):
+        if strategy == "unevaluated":
+            continue
         by_strategy.setdefault(strategy, []).append(
             f"{g}_{{{_names_tex(metric, (i, j))}}}"
         )
@@ -647,7 +691,7 @@ def _formula_lhs(key, family):
     match = _RATIO.fullmatch(key)
     if match:
         a = prose_names(family).get(match.group(1), match.group(1))
-        index = f"{a}\\,{a}" if len(a) > 1 else a + a
+        index = index_tex([a, a])
         wasserstein, fisher = (f"g^{{\\mathrm{{{m}}}}}_{{{index}}}" for m in "WF")
         return f"\\frac{{{wasserstein}}}{{{fisher}}}"
     return f"\\text{{{escape_tex(key)}}}"
@@ -695,6 +739,24 @@ def _display(rows):
     return f"$\\displaystyle \\begin{{aligned}} {body} \\end{{aligned}}$"
 
 
+def _name_tex(name):
+    """A family name in math mode, for MathJax and for LaTeX alike."""
+    return "\\mathtt{" + str(name).replace("_", "\\_") + "}"
+
+
+def _math_prose(text, names=None):
+    """Prose in math mode for MathJax: text in ``\\text{…}`` and what reads as
+    mathematics (the words of ``names`` among it) as mathematics.
+
+    >>> _math_prose("lam lines (k fixed)", {"lam": "\\\\lambda", "k": "k"})
+    '\\\\lambda \\\\text{ lines (} k \\\\text{ fixed)}'
+    """
+    return " ".join(
+        piece if is_math else f"\\text{{{_plain(piece)}}}"
+        for is_math, piece in _segments(str(text), names or {})
+    )
+
+
 def metric_latex(metric):
     """The metric as LaTeX for Jupyter: its title and its full matrix.
 
@@ -705,29 +767,49 @@ def metric_latex(metric):
     """
     coordinates = ", ".join(latex(c) for c in metric.coordinates)
     title = METRIC_NAMES.get(metric.kind, metric.kind)
-    name = metric.family.name.replace("_", "\\_")
+    matrix = presentable(metric).matrix.applyfunc(display_form)
     return _display(
         [
-            f"&\\text{{{title} of {name} in }} ({coordinates})",
-            f"g^{{{_mark(metric)}}} &= {latex(metric.matrix)}",
+            f"&\\text{{{title} of }} {_name_tex(metric.family.name)} "
+            f"\\text{{ in }} ({coordinates})",
+            f"g^{{{_mark(metric)}}} &= {latex(matrix)}",
         ]
     )
 
 
 def closure_latex(closure, family=None):
-    """The closure verdict as LaTeX for Jupyter (``_repr_latex_``)."""
-    context = closure_context(closure, family or getattr(closure, "family", None))
-    rows = [f"&\\text{{{context['verdict']}}}"]
+    """The closure verdict as LaTeX for Jupyter (``_repr_latex_``): the verdict,
+    the method, and the certificate or the counterexample.
+
+    >>> from symgeo import load_family
+    >>> from symgeo.closure import w2_closure
+    >>> text = closure_latex(w2_closure(load_family("exponential")))
+    >>> "\\\\mathtt{exponential}" in text, "\\\\lambda(t) &= " in text
+    (True, True)
+    """
+    family = family or getattr(closure, "family", None)
+    context = closure_context(closure, family)
+    name = family if isinstance(family, str) else getattr(family, "name", None)
+    head = f"\\text{{{_plain(context['verdict'])}}}"
+    if name:
+        head = f"{_name_tex(name)} \\text{{: }} {head}"
+    rows = [f"&{head}"]
     if context["method"]:
         rows.append(f"&\\text{{method: {_plain(context['method'])}}}")
     return _display(rows + context["rows"])
 
 
 def comparison_latex(comparison, family=None):
-    """The comparison of the two geometries as LaTeX for Jupyter."""
+    """The comparison of the two geometries as LaTeX for Jupyter: one row per
+    verdict, labels with the parameter names as mathematics."""
+    family = family or getattr(comparison, "family", None)
     context = comparison_context(comparison, family)
+    names = prose_names(family) if hasattr(family, "symbols") else {}
     rows = [
-        f"\\text{{{_plain(label)}}} &: {value}" for label, value in context["items"]
+        f"{_math_prose(label, names)} &: {value}"
+        for (label, _), (_, value) in zip(
+            context["table"], context["items"], strict=True
+        )
     ]
     return _display(rows or ["&\\text{nothing to compare}"])
 
@@ -844,6 +926,14 @@ def _family_context(family):
     return context
 
 
+def _verification_method(verification):
+    if verification is None:
+        return "not verified"
+    if not verification.points:
+        return "nothing to check: no entry has a closed form"
+    return verification.method
+
+
 def report_context(derivations):
     """The template context of a report: pre-printed formulas and sentences."""
     from . import __version__
@@ -867,8 +957,8 @@ def report_context(derivations):
         verification.append(
             {
                 "metric": METRIC_NAMES.get(kind, kind),
-                "verified": v is not None,
-                "method": v.method if v else "not verified",
+                "verified": v is not None and bool(v.points),
+                "method": _verification_method(v),
                 "points": len(v.points) if v else 0,
                 "at": [
                     "(" + ", ".join(_number(x) for x in point.values()) + ")"
@@ -1050,14 +1140,18 @@ def _math_token(match):
     exponent = match.group("exponent")
     if exponent.startswith("("):
         exponent = "".join(_TEX_SYMBOLS.get(c, c) for c in exponent[1:-1])
+        exponent = re.sub(
+            r"[A-Za-z]{2,}", lambda word: _math_name(word.group()), exponent
+        )
     return f"^{{{exponent}}}"
 
 
 @functools.cache
 def _tokens(names):
     """The pattern of :func:`_segments`: :data:`_MATH_TOKENS`, and for prose
-    ``$…$`` spans and the words of ``names``."""
-    if not names:
+    (``names`` not None) ``$…$`` spans, Greek names given a value and the words
+    of ``names``."""
+    if names is None:
         return re.compile(_MATH_TOKENS)
     words = [
         f"{re.escape(w)}(?= lines?\\b|[,;)]|$)"
@@ -1065,21 +1159,24 @@ def _tokens(names):
         else re.escape(w)
         for w in sorted(names, key=len, reverse=True)
     ]
+    named = rf"|(?<![\w\\])(?P<name>{'|'.join(words)})(?![\w(])" if words else ""
     return re.compile(
         r"(?P<dollar>\$[^$\n]+\$)"
-        rf"|(?<![\w\\])(?P<name>{'|'.join(words)})(?![\w(])"
-        rf"|(?<![\w\\])(?P<fixed>{'|'.join(_GREEK_NAMES)})(?= = \d)|" + _MATH_TOKENS
+        + named
+        + rf"|(?<![\w\\])(?P<fixed>{'|'.join(_GREEK_NAMES)})(?= = \d)|"
+        + _MATH_TOKENS
     )
 
 
 def _segments(text, names=None):
     """``text`` cut into ``[(is_math, piece)]``: plain text, and inline LaTeX for
-    what reads as mathematics (θ_1, Σ0, x^(1/2), 1e-10, <=, score_i, and with
-    ``names`` the words it maps to their LaTeX)."""
-    names = names or {}
+    what reads as mathematics (θ_1, Σ0, x^(1/2), 1e-10, <=, score_i). For prose,
+    ``names`` (possibly empty) maps words to their LaTeX, and ``$…$`` spans and
+    a Greek name given a value (nu = 5) are mathematics too."""
+    pattern = _tokens(None if names is None else tuple(sorted(names)))
     pieces = []
     position = 0
-    for match in _tokens(tuple(sorted(names))).finditer(text):
+    for match in pattern.finditer(text):
         pieces.append((False, text[position : match.start()]))
         if match.lastgroup == "name":
             pieces.append((True, names[match.group("name")]))

@@ -27,6 +27,7 @@ from symgeo.latex import (
     LINE_WIDTH,
     equation_rows,
     latex,
+    sum_rows,
     symbol_latex,
     visual_width,
 )
@@ -36,6 +37,9 @@ from symgeo.report import (
     closure_text,
     comparison_text,
     derive_all,
+    escape_md,
+    escape_tex,
+    prose_names,
     render_report,
     report_format,
 )
@@ -46,7 +50,7 @@ needs_pdflatex = pytest.mark.skipif(
     reason="pdflatex is not installed (apt-get install texlive-latex-base "
     "texlive-latex-recommended); the LaTeX reports cannot be compiled here",
 )
-OVERFULL_ALLOWED = 3
+OVERFULL_ALLOWED = 0
 
 
 def _render_both(name):
@@ -134,6 +138,67 @@ def test_long_fraction_is_taken_apart_to_be_broken():
     text = " ".join(rows)
     assert text.count("\\Bigl(") == text.count("\\Bigr)") == 2
     assert "\\Bigr)^{-2}" in text
+
+
+def test_exponentials_arguments_and_signs_print_as_in_papers():
+    x, mu, sigma, k, lam = sp.symbols("x mu sigma k lam", positive=True)
+    g = sp.EulerGamma
+    assert latex(sp.exp(-x / lam)) == "e^{- x / \\lambda}"
+    assert latex(sp.exp(-((x - mu) ** 2) / (2 * sigma**2))) == (
+        "\\exp\\left(- \\frac{\\left(x - \\mu\\right)^{2}}{2 \\sigma^{2}}\\right)"
+    )
+    assert latex(sp.gamma(1 + 2 / k)) == "\\Gamma(1 + 2 / k)"
+    assert latex(g - 1) == "\\gamma - 1"
+    mostly_negative = (12 * g - 6 * g**2 - 6 - sp.pi**2) / (sp.pi**2 * k)
+    assert latex(mostly_negative) == (
+        "- \\frac{6 \\gamma^{2} - 12 \\gamma + 6 + \\pi^{2}}{\\pi^{2} k}"
+    )
+
+    assert equation_rows("y", x + mostly_negative) == [
+        "y &= x - \\frac{6 \\gamma^{2} - 12 \\gamma + 6 + \\pi^{2}}{\\pi^{2} k}"
+    ]
+    (row,) = sum_rows("y", [(x, "a"), (mostly_negative, "b")])
+    assert row.startswith("y &= x a - \\frac{6 \\gamma^{2}") and row.endswith("} b")
+
+
+def test_integer_beta_functions_are_written_out(tmp_path):
+    """A Lomax spec derives B(1, α)/α as the Fisher entry g_αα; the report shows
+    1/α² (Johnson, Kotz and Balakrishnan 1994, ch. 20)."""
+    spec = tmp_path / "lomax.toml"
+    spec.write_text(
+        'name = "lomax"\n'
+        'title = "Lomax distribution (shape alpha, scale lam)"\n'
+        'variable = "x"\nsupport = ["0", "oo"]\n'
+        'density = "alpha / lam * (1 + x / lam)**(-(alpha + 1))"\n'
+        '[parameters]\nalpha = "positive"\nlam = "positive"\n'
+    )
+    derivations = derive_all(
+        load_family(str(spec)), closure=False, comparison=False, verify=False
+    )
+    tex = render_report(derivations, "tex")
+
+    assert "\\mathrm{B}(1" not in tex
+    assert "\\frac{1}{\\alpha^{2}}" in tex
+    assert "\\title{Lomax distribution (shape $\\alpha$, scale $\\lambda$)}" in tex
+
+
+def test_prose_puts_parameters_and_formulas_in_mathematics():
+    names = prose_names(load_family("weibull"))
+    note = "one k line (lam fixed) bows toward smaller lam; |F − u| <= 2.7e-17"
+    assert escape_tex(note, names) == (
+        "one $k$ line ($\\lambda$ fixed) bows toward smaller $\\lambda$; "
+        "$|$F $-$ u$|$ $\\le$ $2.7 \\times 10^{-17}$"
+    )
+    assert escape_md("Q(u) = lam*(-log(1 - u))**(1/k)", names) == (
+        "Q(u) = $\\lambda \\cdot $(-log(1 - u))$^{1/k}$"
+    )
+    beta_names = prose_names(load_family("beta"))
+    assert escape_tex("a geodesic of one a line (b fixed)", beta_names) == (
+        "a geodesic of one $a$ line ($b$ fixed)"
+    )
+    assert escape_tex("R = (Σ0Σ1)^(1/2), P_θ") == (
+        "R = ($\\Sigma_{0} \\Sigma_{1}$)$^{1/2}$, $P_{\\theta}$"
+    )
 
 
 # -- report content --------------------------------------------------------------------
@@ -330,27 +395,27 @@ def test_closure_comparison_and_integrals_are_shown(fisher):
         assert "same geodesic paths" in text
 
 
-def _real_closures(fisher):
-    """Reports of a closed family (certificate) and a refuted one (counterexample)
-    with the closure module of this version; None when it has none."""
+@cache
+def _real_closures():
+    """Closure sections with the closure module of this version (None when it
+    has none): two certificates, one short and one long (the Gaussian's, with
+    its square roots named), and two counterexamples, one with a long list of
+    atoms. Each takes at most two seconds."""
     if symgeo.report._optional("closure", "w2_closure") is None:
         return None
     return {
         name: render_report(
             derive_all(
-                load_family(name),
-                fisher=fisher(name),
-                wasserstein=False,
-                comparison=False,
+                load_family(name), fisher=False, wasserstein=False, comparison=False
             ),
             "tex",
         )
-        for name in ("exponential", "bernoulli")
+        for name in ("exponential", "bernoulli", "gaussian2d", "negative_binomial")
     }
 
 
-def test_real_closure_verdicts_render(fisher):
-    reports = _real_closures(fisher)
+def test_real_closure_verdicts_render():
+    reports = _real_closures()
     if reports is None:
         pytest.skip("this version of symgeo has no closure module")
 
@@ -359,6 +424,15 @@ def test_real_closure_verdicts_render(fisher):
     assert "\\lambda_{0}" in reports["exponential"]
     assert "not closed under W2 geodesics" in reports["bernoulli"]
     assert "\\theta_{0} &: p = " in reports["bernoulli"]
+
+    gaussian = reports["gaussian2d"]
+    assert "s_{11}(t) &= " in gaussian and "\\frac{" in gaussian
+    assert "r_{1} &= \\sqrt{" in gaussian and "r_{2} &= \\sqrt{2 r_{1} + " in gaussian
+    atoms = next(
+        line for line in reports["negative_binomial"].splitlines() if "atoms" in line
+    )
+    assert "\\ldots) \\text{ (" in atoms and atoms.endswith("in all)}")
+    assert len(atoms) < 200
 
 
 def test_closure_and_comparison_display_in_terminal_and_notebook():
@@ -377,6 +451,51 @@ def test_metric_displays_as_mathematics_and_as_text(fisher):
     assert metric._repr_latex_().startswith("$")
     assert "polygamma(1, k)" not in metric._repr_latex_()
     assert str(metric).startswith("Fisher metric of gamma in (k, b):")
+
+
+def test_real_results_display_in_notebook_and_terminal(fisher):
+    from symgeo import compare, wasserstein_metric
+    from symgeo.closure import w2_closure
+
+    closure = w2_closure(load_family("exponential"))
+    assert repr(closure) == str(closure)
+    assert str(closure).startswith("exponential: closed under W2 geodesics")
+    notebook = closure._repr_latex_()
+    assert (
+        notebook.startswith("$\\displaystyle") and "\\mathtt{exponential}" in notebook
+    )
+    assert "\\lambda(t) &= \\frac{\\lambda_{0} \\lambda_{1}}" in notebook
+
+    metric = fisher("normal")
+    assert repr(metric) == str(metric)
+    comparison = compare(
+        metric, wasserstein_metric(load_family("normal"), verify=False)
+    )
+    assert repr(comparison) == str(comparison)
+    assert "mu lines (sigma fixed) are W2 geodesics: yes" in str(comparison)
+    notebook = comparison._repr_latex_()
+    assert "g^{\\mathrm{W}} = f \\, g^{\\mathrm{F}}" in notebook
+    assert (
+        "\\mu \\text{ lines (} \\sigma \\text{ fixed) are W2 geodesics} &: \\text{yes}"
+        in notebook
+    )
+
+
+def test_readme_report_excerpts_are_the_generated_text():
+    """The README shows excerpts of a generated report, each marked with the file
+    it comes from, which the README links; each is that file's text verbatim
+    (``symgeo build --check`` keeps the file itself fresh)."""
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    excerpts = re.findall(
+        r"<!-- excerpt of (\S+) -->\n(.*?)<!-- end of excerpt -->", readme, re.S
+    )
+
+    assert excerpts
+    for path, text in excerpts:
+        assert f"]({path})" in readme, f"the README does not link {path}"
+        assert "\\psi^{(1)}(k)" in text or "\\Gamma^{k}_{kb}" in text
+        assert text in (root / path).read_text(encoding="utf-8"), path
 
 
 # -- determinism, files, command line --------------------------------------------------
@@ -439,7 +558,7 @@ def test_whole_catalog_compiles_with_pdflatex(tmp_path, reports, fisher, monkeyp
     documents["bernoulli-no-w2"] = render_report(
         _bernoulli_without_w2(monkeypatch, fisher), "tex"
     )
-    for name, tex in (_real_closures(fisher) or {}).items():
+    for name, tex in (_real_closures() or {}).items():
         documents[f"{name}-closure"] = tex
     for name, tex in documents.items():
         (tmp_path / f"{name}.tex").write_text(tex)
