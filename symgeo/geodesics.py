@@ -46,6 +46,7 @@ import logging
 import time
 import weakref
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import sympy as sp
@@ -57,12 +58,15 @@ from .errors import DerivationError, DomainError, SpecError
 log = logging.getLogger(__name__)
 
 TOLERANCE = 1e-12
-"""Default local error tolerance (max norm, relative) of the integrations."""
+"""Default local error tolerance (max norm, relative) of the exp map."""
+
+LOG_TOLERANCE = 1e-10
+"""Default local error tolerance of the log map (its last correction at 1e-12)."""
 
 TIGHTEST_TOLERANCE = 100 * np.finfo(float).eps
 """scipy does not accept an rtol below 100 ε ≈ 2.2e-14."""
 
-LOOSE_TOLERANCE = 1e-5
+LOOSE_TOLERANCE = 1e-4
 """Tolerance of the first Newton iterations, far from the solution."""
 
 MAX_STEPS = 20_000
@@ -85,6 +89,9 @@ SEGMENTS = 8
 
 FD_STEP = 1e-7
 """Relative step of the neighbouring geodesics that give the Jacobi fields."""
+
+DISTANCE_ACCURACY = 1e-9
+"""Relative estimated error of a distance from the log map, at most."""
 
 MINIMALITY_SLACK = 1e-8
 """Relative slack of the check d(a, b) <= length of the chart's straight line."""
@@ -251,6 +258,15 @@ class Chart:
 
     kinds: tuple
 
+    @cached_property
+    def _logarithmic(self):
+        """(ends, signs) when every coordinate is ``above`` or ``below``, else None."""
+        if not all(kind[0] in ("above", "below") for kind in self.kinds):
+            return None
+        ends = np.array([kind[1] for kind in self.kinds])
+        signs = np.array([1.0 if kind[0] == "above" else -1.0 for kind in self.kinds])
+        return ends, signs
+
     @classmethod
     def of(cls, family):
         kinds = []
@@ -287,6 +303,11 @@ class Chart:
     def jet(self, u):
         """(φ(u), φ'(u), φ''(u)), each of the shape of u."""
         u = np.asarray(u, dtype=float)
+        if self._logarithmic is not None:
+            # Every coordinate bounded on one side: θ = lo ± e^u, φ' = φ'' = ± e^u.
+            ends, signs = self._logarithmic
+            first = signs * np.exp(u)
+            return ends + first, first, first
         theta, first, second = (np.empty_like(u) for _ in range(3))
         for i, kind in enumerate(self.kinds):
             x = u[..., i]
@@ -683,7 +704,7 @@ class GeodesicSolution:
     notes: list = field(default_factory=list)
 
 
-def log_map(metric, a, b, *, tol=TOLERANCE, on_failure="raise"):
+def log_map(metric, a, b, *, tol=LOG_TOLERANCE, on_failure="raise"):
     """log_a(b): the initial velocity of the geodesic from a to b on 0 <= t <= 1.
 
     ``a`` and ``b`` broadcast to shape (..., n); the result has that shape. See
@@ -704,7 +725,7 @@ def distance(
     b,
     *,
     method="auto",
-    tol=TOLERANCE,
+    tol=LOG_TOLERANCE,
     on_failure="raise",
     max_steps=SHOOTING_STEPS,
 ):
@@ -734,7 +755,7 @@ def distance_solution(
     b,
     *,
     method="auto",
-    tol=TOLERANCE,
+    tol=LOG_TOLERANCE,
     on_failure="raise",
     max_steps=SHOOTING_STEPS,
 ):
@@ -772,7 +793,7 @@ def solve_log(
     a,
     b,
     *,
-    tol=TOLERANCE,
+    tol=LOG_TOLERANCE,
     on_failure="raise",
     max_steps=SHOOTING_STEPS,
     fallback=True,
@@ -809,7 +830,7 @@ def solve_log(
     problem = _MultipleShooting(metric, pairs_a, pairs_b, tol, max_steps)
     notes = []
     everything = np.arange(len(pairs_a))
-    _polygon_guess(problem, everything, problem.segments, 1e-3)
+    _polygon_guess(problem, everything, problem.segments, 1e-4)
     problem.solve(everything, iterations=FIRST_NEWTON)
     retry = np.flatnonzero(~problem.converged) if fallback else []
     if len(retry):
@@ -825,7 +846,14 @@ def solve_log(
         for index in retry:
             if _bvp_guess(problem, index):
                 problem.solve(np.array([index]))
+    solved = problem.converged.copy()
     problem.finish()
+    retry = np.flatnonzero(solved & ~problem.converged)
+    tighter = max(problem.tol / 100, 100 * TIGHTEST_TOLERANCE)
+    if retry.size and tighter < problem.tol:
+        log.info("%d pairs solved again at tolerance %.1e", retry.size, tighter)
+        problem.solve(retry, tol=tighter)
+        problem.finish(retry, tol=tighter)
     for index in np.flatnonzero(~problem.converged):
         if index not in problem.bvp:
             continue
@@ -1230,7 +1258,7 @@ class _MultipleShooting:
         moved[:, 1:] += step[:, self.n :].reshape(len(states), -1, 2 * self.n)
         return moved
 
-    def solve(self, index, iterations=MAX_NEWTON):
+    def solve(self, index, iterations=MAX_NEWTON, tol=None):
         """Damped quasi-Newton for the pairs ``index`` until converged or out of tries.
 
         The Jacobian is computed at the start and wherever a step is rejected,
@@ -1245,6 +1273,7 @@ class _MultipleShooting:
         index = index[~self.converged[index]]
         if index.size == 0:
             return
+        target = self.tol if tol is None else tol
         states = self.states[index].copy()
         size = self.size[index]
         tol_now = np.full(index.size, LOOSE_TOLERANCE)
@@ -1264,7 +1293,7 @@ class _MultipleShooting:
             if k.size == 0:
                 break
             tol_next = np.minimum(
-                np.clip(1e-3 * norm[k], self.tol, LOOSE_TOLERANCE), tol_now[k]
+                np.clip(1e-3 * norm[k], target, LOOSE_TOLERANCE), tol_now[k]
             )
             trying = ~refresh[k]
             step = np.zeros((k.size, residual.shape[1]))
@@ -1289,7 +1318,7 @@ class _MultipleShooting:
             refresh[renewed], fresh[renewed] = False, True
             bad[renewed[failed[~trying]]] = True
 
-            floor = np.maximum(1e3 * tol_now[k], 10 * self.tol)
+            floor = np.maximum(1e3 * tol_now[k], 10 * target)
             better = trying & (
                 norm_new < np.maximum(norm[k] * (1 - 0.25 * damping[k]), floor)
             )
@@ -1311,9 +1340,9 @@ class _MultipleShooting:
             rejected = k[trying & ~better]
             damping[rejected] /= 4
             refresh[rejected] = ~fresh[rejected]
-            small_step = np.abs(step).max(axis=1) <= 10 * self.tol * scale
-            small_step |= norm_new <= 10 * self.tol
-            done[k[better & small_step & (tol_next <= self.tol)]] = True
+            small_step = np.abs(step).max(axis=1) <= 10 * target * scale
+            small_step |= norm_new <= 10 * target
+            done[k[better & small_step & (tol_next <= target)]] = True
             bad[k[damping[k] < 1e-6]] = True
             self.iterations[index[k]] += 1
             log.debug(
@@ -1333,17 +1362,26 @@ class _MultipleShooting:
                     else "the geodesics of the shooting left the domain"
                 )
 
-    def finish(self):
-        """Final correction at tol/100: distance, estimated error, minimality check."""
-        index = np.flatnonzero(self.converged & (self.size > 1e-300))
+    def finish(self, index=None, tol=None):
+        """Final correction at tol/100: distance, estimated error, minimality check.
+
+        The estimated error is the change of the distance made by the
+        correction; a pair whose estimate exceeds DISTANCE_ACCURACY times its
+        distance (or 10 ``tol``, if looser) is left unconverged, to be solved
+        again at a tighter tolerance.
+        """
+        if index is None:
+            index = np.flatnonzero(self.converged)
+        index = index[self.converged[index] & (self.size[index] > 1e-300)]
         if index.size == 0:
             return
+        tol = self.tol if tol is None else tol
         states = self.states[index]
         d_before = self._length(index, states[:, 0, self.n :])
         ends, _, failed = self._flows(
             index,
             states,
-            np.full(index.size, self.tol / 100),
+            np.full(index.size, max(tol / 100, TIGHTEST_TOLERANCE)),
             np.zeros(index.size, bool),
         )
         residual = self._residual(index, states, ends)
@@ -1356,12 +1394,17 @@ class _MultipleShooting:
             np.abs(d_after - d_before) + 4 * np.finfo(float).eps * d_after
         )
         too_long = d_after > self.bound[index] * (1 + MINIMALITY_SLACK)
-        bad = failed | too_long | ~np.isfinite(d_after)
-        for i, is_long in zip(index[bad], too_long[bad], strict=True):
+        vague = self.error[index] > max(DISTANCE_ACCURACY, 10 * tol) * d_after
+        bad = failed | too_long | vague | ~np.isfinite(d_after)
+        for i, is_long, is_vague in zip(
+            index[bad], too_long[bad], vague[bad], strict=True
+        ):
             self.reason[i] = (
                 "the geodesic found is longer than the chart's straight line, so "
                 "it is not the shortest one"
                 if is_long
+                else f"the estimated error exceeds {DISTANCE_ACCURACY:g} relative"
+                if is_vague
                 else "the final check integration failed"
             )
         self.converged[index[bad]] = False
