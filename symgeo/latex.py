@@ -31,15 +31,16 @@ _TALL = ("\\frac", "\\int", "\\sum", "\\sqrt", "\\begin", "\\prod")
 
 
 def _leads_with_minus(total):
-    """A sum better printed negated: most of its terms negative."""
-    terms = sp.Add.make_args(total)
-    return 2 * sum(t.could_extract_minus_sign() for t in terms) > len(terms)
+    """A sum better printed negated: a negative number (12γ − 6γ² − 6 − π²).
+    A sum of symbols keeps its sign, whose meaning depends on the domain
+    (1 − p₁ − p₂ is positive for a categorical law)."""
+    return bool(total.is_number and total.is_negative)
 
 
 def _normalised(expr):
     """``(negative, magnitude)`` of a product whose sum factors (and powers of
-    sums) with mostly negative terms are negated, so that k/(1 − k − k²) prints
-    as −k/(k² + k − 1); None when no factor changes."""
+    sums) that are negative numbers are negated, so that (12γ − 6γ² − 6)/k
+    prints as −(6γ² − 12γ + 6)/k; None when no factor changes."""
     if not expr.is_Mul:
         return None
     negative = False
@@ -68,8 +69,8 @@ def sign_and_magnitude(expr):
     what follows it.
 
     >>> k = sp.Symbol("k", positive=True)
-    >>> sign_and_magnitude((1 - k - k**2) / k)
-    (True, (k**2 + k - 1)/k)
+    >>> sign_and_magnitude((1 - 2 * sp.EulerGamma) / k)
+    (True, (-1 + 2*EulerGamma)/k)
     >>> sign_and_magnitude(k / (1 - k))
     (False, k/(1 - k))
     """
@@ -135,9 +136,9 @@ class GeometryLatexPrinter(LatexPrinter):
         return tex
 
     def _print_Mul(self, expr):
-        """A product whose sum factors have mostly negative terms is printed
-        with them negated and the sign taken out: −(6γ² − 12γ + 6)/k rather
-        than (12γ − 6γ² − 6)/k."""
+        """A product with a sum factor that is a negative number is printed
+        with it negated and the sign taken out: −(6γ² − 12γ + 6)/k rather than
+        (12γ − 6γ² − 6)/k."""
         normal = _normalised(expr)
         if normal is not None:
             negative, magnitude = normal

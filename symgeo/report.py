@@ -284,8 +284,10 @@ def _geodesic_rows(metric):
 def display_form(expr):
     """The form of ``expr`` a report shows: its common factors taken out of a
     cancelled fraction (2(kψ − 1) rather than 2kψ − 2, the same denominator
-    throughout), unless that is wider or nests more fractions, and over a
-    common denominator when that takes a fraction out of another; a piecewise
+    throughout), unless that is wider or nests more fractions (a sum of
+    fractions, 1/p₁ + 1/(1 − p₁ − p₂), is kept unless one fraction is clearly
+    narrower), and over a common denominator when that takes a fraction out of
+    another; a piecewise
     formula as one Piecewise, each branch so shown. Each step is bounded in
     time.
 
@@ -318,7 +320,8 @@ def display_form(expr):
         candidate_tex = latex(candidate)
         nested = nested_fractions(candidate_tex) - nested_fractions(tex)
         wider = visual_width(candidate_tex) - visual_width(tex)
-        if nested < 0 or (nested == 0 and wider <= WIDER_ALLOWED):
+        allowed = -WIDER_ALLOWED if best.is_Add else WIDER_ALLOWED
+        if nested < 0 or (nested == 0 and wider <= allowed):
             best, tex = candidate, candidate_tex
     return best
 
@@ -1098,8 +1101,9 @@ _MATH_TOKENS = (
     r"(?P<sci>(?<![\w.])\d+(?:\.\d+)?e[+-]?\d+(?![\w.]))"
     r"|(?P<relation><=|>=|!=)"
     r"|(?P<times>(?<=[\w)])\*(?=[\w(]))"
-    rf"|(?<![\w\\])(?P<base>[A-Za-z]+|[{_GREEK_CHARS}])"
+    rf"|(?<![\w\\])(?P<base>[A-Za-z]|[{_GREEK_CHARS}])"
     rf"_(?P<sub>\d+|[A-Za-z{''.join(_GREEK)}](?![a-z0-9_]))"
+    r"|(?<![\w\\])(?P<word>[A-Za-z]{2,})_(?P<index_letter>\d+|[ijk](?![a-z0-9_]))"
     rf"|(?<![A-Za-z\\])(?P<greek>[{''.join(_GREEK)}])(?P<index>\d+)(?!\d|\.\d)"
     r"|(?:\^|(?<=[\w)])\*\*)(?P<exponent>-?\d+(?!\d|\.\d)|\([\w/+\-. ]*\))"
 )
@@ -1135,6 +1139,8 @@ def _math_token(match):
     if kind in ("base", "sub"):
         subscript = _TEX_SYMBOLS.get(match.group("sub"), match.group("sub"))
         return f"{_math_name(match.group('base'))}_{{{subscript}}}"
+    if kind in ("word", "index_letter"):
+        return f"{_math_name(match.group('word'))}_{{{match.group('index_letter')}}}"
     if kind in ("greek", "index"):
         return f"{_math_name(match.group('greek'))}_{{{match.group('index')}}}"
     exponent = match.group("exponent")
@@ -1218,10 +1224,10 @@ def escape_tex(text, names=None):
     r"""Plain text (an error message, a method, a note) as LaTeX text for pdflatex.
 
     Special characters are escaped; Unicode mathematics (θ, ≤, √, ²), a name
-    with a subscript (θ_1, Σ0, score_i), a power (x^-2, **(1/k)), a number in
-    e-notation and <= become inline math; accented letters become TeX accents;
-    other non-ASCII characters fall back to their ASCII form. ``names`` maps
-    words (parameter names) to their LaTeX.
+    with a subscript (θ_1, Σ0, and a word with an index, score_i), a power
+    (x^-2, **(1/k)), a number in e-notation and <= become inline math; accented
+    letters become TeX accents; other non-ASCII characters fall back to their
+    ASCII form. ``names`` maps words (parameter names) to their LaTeX.
 
     >>> escape_tex("E[score_i] ≤ 1e-10 at θ_1 = 2 & 50%")
     'E[$\\mathrm{score}_{i}$] $\\le$ $10^{-10}$ at $\\theta_{1}$ = 2 \\& 50\\%'
@@ -1286,9 +1292,11 @@ def _environment(fmt, names):
     env.filters["rows"] = lambda rows: " \\\\\n".join(rows)
     env.filters["inline_list"] = lambda items: ", ".join(f"${x}$" for x in items)
     if fmt == "tex":
+        env.filters["code"] = lambda text: "".join(_escape_char(c) for c in text)
         env.filters["breakable"] = lambda tex: tex.replace(", ", ",\\allowbreak ")
         env.filters["breakable_text"] = _breakable_tex
     else:
+        env.filters["code"] = str
         env.filters["breakable"] = lambda tex: tex
         env.filters["breakable_text"] = escape
     return env
