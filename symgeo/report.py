@@ -719,7 +719,9 @@ def comparison_context(comparison, family=None):
         cell = value_latex(value, family)
         items.append((label, cell))
         if isinstance(value, sp.Basic) and not _fits_a_cell(cell):
-            formulas.append(equation_rows(_formula_lhs(key, family), value))
+            formulas.append(
+                equation_rows(_formula_lhs(key, family), display_form(value))
+            )
             cell = "\\text{displayed below}"
         table.append((_REPORT_LABELS.get(key, label), cell))
     return {

@@ -272,7 +272,8 @@ def test_markdown_uses_display_blocks_that_render_on_github(reports):
             block = lines[start + 1 : end]
             assert all(line.strip() for line in block), f"{name}: blank line in $$"
         assert "\\begin{aligned}" in md
-        assert "\\begin{align*}" not in md
+        for latex_only in ("\\begin{align", "\\allowbreak", "\\intertext", "\\tfrac12"):
+            assert latex_only not in md, (name, latex_only)
 
 
 # -- missing pieces and the closure / comparison sections ------------------------------
