@@ -830,7 +830,7 @@ def solve_log(
     problem = _MultipleShooting(metric, pairs_a, pairs_b, tol, max_steps)
     notes = []
     everything = np.arange(len(pairs_a))
-    _polygon_guess(problem, everything, problem.segments, 1e-4)
+    _polygon_guess(problem, everything, FIRST_GUESS_SEGMENTS, 1e-3)
     problem.solve(everything, iterations=FIRST_NEWTON)
     retry = np.flatnonzero(~problem.converged) if fallback else []
     if len(retry):
@@ -911,6 +911,9 @@ def _where(metric, point):
         + ")"
     )
 
+
+FIRST_GUESS_SEGMENTS = 8
+"""Segments of the discrete geodesic that starts the shooting."""
 
 GUESS_SEGMENTS = 16
 """Segments of the discrete geodesic that gives a failed shooting its start."""
