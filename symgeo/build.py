@@ -66,8 +66,9 @@ log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 PACKAGE = Path(__file__).resolve().parent
 # Modules whose imports the dependency closure does not follow unless an output
-# names them in its ``sources`` (the reports will name report.py and latex.py).
-PRESENTATION = {"cli.py", "report.py", "latex.py"}
+# names them in its ``sources`` (the reports name report.py and latex.py); the
+# studies (symgeo.studies) have inputs of their own.
+PRESENTATION = {"cli.py", "report.py", "latex.py", "studies.py"}
 
 
 @dataclass
@@ -211,7 +212,25 @@ def dependency_files():
     for output in OUTPUTS:
         roots |= {PACKAGE / source for source in output.sources}
     named = {PACKAGE / s for o in OUTPUTS for s in o.sources}
-    cut = {PACKAGE / name for name in PRESENTATION} - named
+    files = set(import_closure(roots, follow=named))
+    files |= {p.relative_to(PACKAGE).as_posix() for p in named if p.suffix == ".j2"}
+    files |= {
+        p.relative_to(PACKAGE).as_posix() for p in PACKAGE.glob("templates/kernel_*.j2")
+    }
+    return sorted(files | {"__init__.py"})
+
+
+def import_closure(roots, follow=()):
+    """Package files (relative posix paths) that the files ``roots`` import.
+
+    Follows every import (:func:`_imported_files`) except into
+    ``symgeo/__init__.py`` (hashed, re-exports not followed) and into the
+    modules of :data:`PRESENTATION` that are not in ``follow``.
+
+    >>> sorted(import_closure([PACKAGE / "budget.py"]))
+    ['budget.py', 'errors.py']
+    """
+    cut = {PACKAGE / name for name in PRESENTATION} - set(follow)
     top = PACKAGE / "__init__.py"
     seen, todo = set(), sorted(roots)
     while todo:
@@ -221,8 +240,6 @@ def dependency_files():
         seen.add(path)
         if path.suffix == ".py" and path != top:
             todo += sorted(_imported_files(path) - cut - seen)
-    seen |= set(PACKAGE.glob("templates/kernel_*.j2")) | {top}
-    seen |= {p for p in named if p.suffix == ".j2"}
     return sorted(p.relative_to(PACKAGE).as_posix() for p in seen)
 
 
@@ -408,7 +425,9 @@ def build(derivations, generated, jobs=1):
     """Regenerate ``generated/<family>/`` for every spec in ``derivations``.
 
     ``jobs`` families are built in parallel processes. Returns the paths
-    written; a folder of ``generated`` without a spec is removed.
+    written; a folder of ``generated`` without a spec is removed. Then the
+    studies of ``derivations/studies/`` run and write their pages into
+    ``generated/studies/`` (:func:`symgeo.studies.build_studies`).
     """
     generated = Path(generated)
     code = code_inputs()
@@ -421,13 +440,21 @@ def build(derivations, generated, jobs=1):
     written = []
     for name, files in results:
         written += write_family(files, generated / name)
-    names = {name for name, _ in results}
+    names = {name for name, _ in results} | {STUDIES}
     for folder in sorted(generated.iterdir()) if generated.is_dir() else []:
         if folder.is_dir() and folder.name not in names:
             shutil.rmtree(folder)
     table = generated / CLOSURE_TABLE
     table.write_text(closure_table(generated), encoding="utf-8", newline="\n")
-    return [*written, table]
+    from .studies import build_studies
+
+    studies = build_studies(Path(derivations) / STUDIES, generated / STUDIES, jobs)
+    return [*written, table, *studies]
+
+
+STUDIES = "studies"
+"""The folder of the study scripts in derivations/ and of their pages in
+generated/ (:mod:`symgeo.studies`)."""
 
 
 CLOSURE_TABLE = "closure.md"
@@ -454,7 +481,8 @@ def closure_table(generated):
 def check(derivations, generated):
     """The list of :class:`Stale` files; empty when ``generated`` is up to date.
 
-    Nothing is derived: each manifest's recorded inputs are compared with the
+    Covers the study pages too (:func:`symgeo.studies.check_studies`). Nothing
+    is derived: each manifest's recorded inputs are compared with the
     present spec and package files, and each file with its recorded hash. When
     the inputs of a family changed, all its files are stale and the reason
     names the inputs that changed.
@@ -479,13 +507,17 @@ def check(derivations, generated):
                 stale.append(Stale(_show(folder / listed), reason))
     if generated.is_dir():
         for folder in sorted(generated.iterdir()):
-            if folder.is_dir() and folder.name not in names:
+            if folder.is_dir() and folder.name not in names | {STUDIES}:
                 stale.append(Stale(_show(folder), "no spec in derivations/ makes it"))
         table = generated / CLOSURE_TABLE
         if not table.is_file() or table.read_text(encoding="utf-8") != closure_table(
             generated
         ):
             stale.append(Stale(_show(table), "does not match the closure.json files"))
+    from .studies import check_studies
+
+    studies = check_studies(Path(derivations) / STUDIES, generated / STUDIES)
+    stale += [Stale(path, reason) for path, reason in studies]
     return sorted(set(stale), key=lambda s: (s.path, s.reason))
 
 

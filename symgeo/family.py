@@ -15,6 +15,7 @@ and normalised at a few interior parameter points (checked by mpmath
 quadrature, or summation for a pmf).
 """
 
+import dataclasses
 import hashlib
 import logging
 from dataclasses import dataclass, field
@@ -142,6 +143,58 @@ class Family:
         raise SpecError(
             f"family '{self.name}' has no parameter '{name}'; "
             f"its parameters are {', '.join(self.names)}"
+        )
+
+    def fix(self, **values):
+        """The subfamily with the named parameters held at exact values.
+
+        Values (numbers or strings such as ``"1/2"``) are made exact (``0.5``
+        becomes 1/2), so that the derivations of the subfamily stay symbolic;
+        its name records the fixed values.
+
+        >>> shape = Family.builtin("gamma").fix(b=1)
+        >>> shape.name, shape.names, shape.density
+        ('gamma[b=1]', ('k',), x**(k - 1)*exp(-x)/gamma(k))
+        """
+        if self.kind == "gaussian":
+            raise SpecError(
+                "fix() does not apply to a gaussian family; write a spec with "
+                "mean = 'fixed' or covariance = 'fixed' and a [fixed] table"
+            )
+        point = {}
+        for name, value in values.items():
+            parameter = self.parameter(name)
+            exact = sp.Rational(str(value))
+            parameter.domain.check(name, float(exact))
+            point[parameter.symbol] = exact
+        if len(point) >= self.dimension:
+            raise SpecError(
+                f"fix() must leave at least one parameter of family '{self.name}' "
+                f"free; it has {', '.join(self.names)}"
+            )
+        label = ", ".join(
+            f"{name}={point[self.parameter(name).symbol]}" for name in values
+        )
+        constraints = [c.subs(point) for c in self.constraints]
+        if sp.false in constraints:
+            raise DomainError(
+                f"the values {label} violate a constraint of family '{self.name}'"
+            )
+
+        def bound(expr):
+            return None if expr is None else expr.subs(point)
+
+        return dataclasses.replace(
+            self,
+            name=f"{self.name}[{label}]",
+            title=f"{self.title}, {label}",
+            support=tuple(bound(b) for b in self.support),
+            density=self.density.subs(point),
+            parameters=tuple(p for p in self.parameters if p.symbol not in point),
+            constraints=tuple(c for c in constraints if c is not sp.true),
+            cdf=bound(self.cdf),
+            quantile=bound(self.quantile),
+            spec_hash=hashlib.sha256(f"{self.spec_hash}[{label}]".encode()).hexdigest(),
         )
 
     # -- points ----------------------------------------------------------------
