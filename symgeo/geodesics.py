@@ -93,6 +93,9 @@ FD_STEP = 1e-7
 DISTANCE_ACCURACY = 1e-9
 """Relative estimated error of a distance from the log map, at most."""
 
+ERROR_FACTOR = 4.0
+"""Estimated error of a distance: this times the change of its last correction."""
+
 MINIMALITY_SLACK = 1e-8
 """Relative slack of the check d(a, b) <= length of the chart's straight line."""
 
@@ -852,7 +855,7 @@ def solve_log(
     tighter = max(problem.tol / 100, 100 * TIGHTEST_TOLERANCE)
     if retry.size and tighter < problem.tol:
         log.info("%d pairs solved again at tolerance %.1e", retry.size, tighter)
-        problem.solve(retry, tol=tighter)
+        problem.solve(retry, tol=tighter, start=100 * tighter)
         problem.finish(retry, tol=tighter)
     for index in np.flatnonzero(~problem.converged):
         if index not in problem.bvp:
@@ -1261,7 +1264,7 @@ class _MultipleShooting:
         moved[:, 1:] += step[:, self.n :].reshape(len(states), -1, 2 * self.n)
         return moved
 
-    def solve(self, index, iterations=MAX_NEWTON, tol=None):
+    def solve(self, index, iterations=MAX_NEWTON, tol=None, start=LOOSE_TOLERANCE):
         """Damped quasi-Newton for the pairs ``index`` until converged or out of tries.
 
         The Jacobian is computed at the start and wherever a step is rejected,
@@ -1279,7 +1282,7 @@ class _MultipleShooting:
         target = self.tol if tol is None else tol
         states = self.states[index].copy()
         size = self.size[index]
-        tol_now = np.full(index.size, LOOSE_TOLERANCE)
+        tol_now = np.full(index.size, start)
         ends, jacobian, failed = self._flows(
             index, states, tol_now, np.ones(index.size, bool)
         )
@@ -1307,7 +1310,7 @@ class _MultipleShooting:
             step *= np.minimum(1.0, 2 * scale / np.maximum(big, 1e-300))[:, None]
             step *= damping[k, None]
             trial = self._moved(states[k], step)
-            renew = refresh[k] | slow[k]
+            renew = refresh[k] | slow[k] | (norm[k] > 1e-2)
             ends, found, failed = self._flows(index[k], trial, tol_next, renew)
             new = self._residual(index[k], trial, ends)
             norm_new = np.where(failed, np.inf, np.abs(new).max(axis=1) / size[k])
@@ -1368,10 +1371,13 @@ class _MultipleShooting:
     def finish(self, index=None, tol=None):
         """Final correction at tol/100: distance, estimated error, minimality check.
 
-        The estimated error is the change of the distance made by the
-        correction; a pair whose estimate exceeds DISTANCE_ACCURACY times its
-        distance (or 10 ``tol``, if looser) is left unconverged, to be solved
-        again at a tighter tolerance.
+        The correction is −J⁻¹F with F at tol/100. The estimated error is
+        ERROR_FACTOR times the change of the distance it makes (the factor
+        covers a Jacobian that, after Broyden updates, corrects only part of
+        the way: measured on the benchmark pairs, the error left was up to 1.8
+        times that change). A pair whose estimate exceeds DISTANCE_ACCURACY
+        times its distance (or 10 ``tol``, if looser) is left unconverged, to
+        be solved again at a tighter tolerance.
         """
         if index is None:
             index = np.flatnonzero(self.converged)
@@ -1394,7 +1400,7 @@ class _MultipleShooting:
         self.distance[index] = d_after
         self.residual[index] = np.abs(residual).max(axis=1)
         self.error[index] = (
-            np.abs(d_after - d_before) + 4 * np.finfo(float).eps * d_after
+            ERROR_FACTOR * np.abs(d_after - d_before) + 4 * np.finfo(float).eps * d_after
         )
         too_long = d_after > self.bound[index] * (1 + MINIMALITY_SLACK)
         vague = self.error[index] > max(DISTANCE_ACCURACY, 10 * tol) * d_after
