@@ -11,26 +11,33 @@ all trajectories of the batch together.
   rescaled θ on (lo, hi), u = θ on ℝ. Geodesics do not depend on coordinates;
   the chart keeps every trajectory inside the domain, measures errors relative
   to the parameter (a rate 1e-3 and a rate 1e3 are held to the same relative
-  accuracy), and its straight line is the initial guess of the log map.
-- **Integration.** scipy's DOP853 (Hairer, Nørsett and Wanner, *Solving
-  Ordinary Differential Equations I*, 2nd ed., 1993, section II.10), stepped
-  directly so that a runaway batch stops after a step budget. The local error
-  is controlled in the max norm over every component of the batch (each
-  component's DOP853 error estimate, scaled by atol + rtol |y|, must be below
-  1), not in scipy's RMS norm, which would let one trajectory in a batch of N
-  be N^(1/2) times less accurate. The state is the displacement in the chart
-  from the start point and the chart velocity; atol is ``tol`` times the size
-  of the initial chart velocity, so nearby points are as accurate as far ones.
-- **Log map.** Shooting: Newton's method on the endpoint map v ↦ u(1; v), with
-  its Jacobian (the Jacobi fields of the n unit variations of v) taken from n
-  neighbouring geodesics integrated in the same batch, hence on the same steps
-  (internal numerical differentiation, Bock 1981), damped by a line search. The
-  integration tolerance follows the residual down to ``tol``. Then one more
-  correction at ``tol``/100: the change it makes to the distance is the
-  reported ``estimated_error``. A pair whose Newton iteration fails is retried
-  from the solution of scipy's ``solve_bvp``; if that fails too, GeodesicError
-  is raised (or, with ``on_failure="nan"``, the pair is NaN and flagged), never
-  a distance that was not converged.
+  accuracy), and its straight line is where the log map's discrete geodesic
+  starts.
+- **Integration.** DOP853 (Hairer, Nørsett and Wanner, *Solving Ordinary
+  Differential Equations I*, 2nd ed., 1993, section II.10). The local error is
+  controlled in the max norm over every component (each component's DOP853
+  error estimate, scaled by atol + rtol |y|, must be below 1), not in scipy's
+  RMS norm, which would let one trajectory in a batch of N be N^(1/2) times
+  less accurate. The exp map steps scipy's solver (one step size for the
+  batch); the log map uses :func:`integrate_groups`, the same tableau with one
+  step size per group of trajectories, so that a hard pair does not slow down
+  the easy ones (measured reason in its docstring).
+- **Log map.** Multiple shooting: [0, 1] is cut into SEGMENTS segments whose
+  start states are the unknowns, solved for all pairs at once by Newton's
+  method on the continuity and boundary conditions (Stoer and Bulirsch,
+  *Introduction to Numerical Analysis*, 3rd ed., 2002, chapter 7). The
+  segment Jacobians come from neighbouring trajectories integrated on the same
+  steps (internal numerical differentiation, Bock 1981) and are then updated
+  by Broyden's formula (Broyden 1965). The start is a discrete geodesic (a polygon of least
+  energy in the chart, found by Newton's method), so the geometry, not the
+  straight line, picks where a far geodesic bends. The integration tolerance
+  follows the residual down to ``tol``; a last correction at ``tol``/100
+  gives the ``estimated_error``, and a pair whose estimate exceeds 1e-9
+  relative is solved again 100 times tighter. A pair whose Newton iteration
+  fails is retried from a finer discrete geodesic, then from scipy's
+  ``solve_bvp``; if that fails too, GeodesicError is raised (or, with
+  ``on_failure="nan"``, the pair is NaN and flagged), never a distance that
+  was not converged.
 - **Minimality.** The length of the chart's straight line is an upper bound on
   the distance; a geodesic longer than it is not the shortest one and is
   rejected. Where the curvature is <= 0 (the normal, gamma and beta Fisher
