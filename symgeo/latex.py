@@ -143,7 +143,32 @@ class GeometryLatexPrinter(LatexPrinter):
         if normal is not None:
             negative, magnitude = normal
             return ("- " if negative else "") + super()._print_Mul(magnitude)
-        return super()._print_Mul(expr)
+        if expr.could_extract_minus_sign():
+            over = self._over_root_of_pi(-expr)
+            return "- " + over if over else super()._print_Mul(expr)
+        return self._over_root_of_pi(expr) or super()._print_Mul(expr)
+
+    def _over_root_of_pi(self, expr):
+        """A product with the constant 1/√(Nπ), which SymPy keeps as √N/(N√π),
+        printed over √(Nπ) as in the normal density; None for other products."""
+        root_of_pi = sp.Pow(sp.pi, sp.Rational(-1, 2))
+        if root_of_pi not in expr.args:
+            return None
+        numbers = [
+            f
+            for f in expr.args
+            if f.is_Rational or (f.is_Pow and f.base.is_Integer and f.exp.is_Rational)
+        ]
+        square = sp.Mul(*numbers) ** 2
+        if not (square.is_Rational and square.p == 1 and sp.Mul(*numbers) > 0):
+            return None
+        rest = sp.Mul(*(f for f in expr.args if f not in numbers and f != root_of_pi))
+        numerator, denominator = sp.fraction(rest, exact=True)
+        below = "" if denominator == 1 else " " + self._print(denominator)
+        if denominator.is_Add:
+            below = f" \\left({self._print(denominator)}\\right)"
+        radicand = "\\pi" if square.q == 1 else f"{square.q} \\pi"
+        return f"\\frac{{{self._print(numerator)}}}{{\\sqrt{{{radicand}}}{below}}}"
 
     def _folded(self, expr):
         """``expr`` with short fractions written a / b, for arguments and
