@@ -922,7 +922,7 @@ def _where(metric, point):
     )
 
 
-FIRST_GUESS_SEGMENTS = 8
+FIRST_GUESS_SEGMENTS = 16
 """Segments of the discrete geodesic that starts the shooting."""
 
 GUESS_SEGMENTS = 16
@@ -1344,7 +1344,7 @@ class _MultipleShooting:
             update = np.nan_to_num(update, nan=0.0, posinf=0.0, neginf=0.0)
             jacobian[accept] += update[:, :, None] * dx[:, None, :]
             jacobian[k[better & renew]] = computed[better & renew]
-            slow[accept] = norm_new[better] > 0.05 * norm[accept]
+            slow[accept] = norm_new[better] > 0.5 * norm[accept]
             states[accept] = trial[better]
             residual[accept], norm[accept] = new[better], norm_new[better]
             tol_now[accept] = tol_next[better]
