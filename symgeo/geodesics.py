@@ -28,12 +28,13 @@ all trajectories of the batch together.
   *Introduction to Numerical Analysis*, 3rd ed., 2002, chapter 7). The
   segment Jacobians come from neighbouring trajectories integrated on the same
   steps (internal numerical differentiation, Bock 1981) and are then updated
-  by Broyden's formula (Broyden 1965). The start is a discrete geodesic (a polygon of least
-  energy in the chart, found by Newton's method), so the geometry, not the
-  straight line, picks where a far geodesic bends. The integration tolerance
-  follows the residual down to ``tol``; a last correction at ``tol``/100
-  gives the ``estimated_error``, and a pair whose estimate exceeds 1e-9
-  relative is solved again 100 times tighter. A pair whose Newton iteration
+  by Broyden's formula (Broyden 1965). The start is a discrete geodesic (a
+  polygon of least energy in the chart, found by Newton's method), so the
+  geometry, not the straight line, picks where a far geodesic bends. The
+  integration tolerance follows the residual down to ``tol``; a last
+  correction at ``tol``/10 gives the ``estimated_error`` (four times the change
+  it makes), and a pair whose estimate exceeds 1e-9 relative is solved again
+  100 times tighter. A pair whose Newton iteration
   fails is retried from a finer discrete geodesic, then from scipy's
   ``solve_bvp``; if that fails too, GeodesicError is raised (or, with
   ``on_failure="nan"``, the pair is NaN and flagged), never a distance that
@@ -68,7 +69,7 @@ TOLERANCE = 1e-12
 """Default local error tolerance (max norm, relative) of the exp map."""
 
 LOG_TOLERANCE = 1e-10
-"""Default local error tolerance of the log map (its last correction at 1e-12)."""
+"""Default local error tolerance of the log map (its last correction at 1e-11)."""
 
 TIGHTEST_TOLERANCE = 100 * np.finfo(float).eps
 """scipy does not accept an rtol below 100 ε ≈ 2.2e-14."""
@@ -484,7 +485,6 @@ def _run_solver(solver_class, flat, y0, t_end, tol, atol, times, max_steps):
     return _Flow(end, failed, samples, steps)
 
 
-
 def chart_acceleration(kernel, chart, u, du):
     """u'' of the geodesic equations in the chart, for positions and velocities (R, n).
 
@@ -696,9 +696,10 @@ class GeodesicSolution:
     and velocities. ``velocity`` is log_start(end) in the parameter coordinates
     (the initial velocity of the geodesic on 0 <= t <= 1; None for a closed
     form), ``distance`` its length. ``estimated_error`` bounds the error of the
-    distance: the change made by a last correction at a 100 times tighter
-    tolerance (or the rounding error of a closed form). ``residual`` is the
-    boundary-condition miss |u(1) − u_end|∞ in the chart before that correction.
+    distance: four times the change made by a last correction at a 10 times
+    tighter tolerance (or the rounding error of a closed form). ``residual`` is
+    the largest miss |F|∞ of the multiple-shooting conditions (continuity and
+    u(1) = u_end in the chart) before that correction.
     ``converged`` is False for a pair that failed (then its distance is NaN).
     """
 
@@ -812,12 +813,14 @@ def solve_log(
 
     Newton's method on the continuity and boundary conditions of SEGMENTS
     segments in the chart (module docstring), all pairs in one batch, started
-    from the chart's straight line. The integration tolerance follows the
-    residual down to ``tol``; a last correction at ``tol``/100 gives the
-    estimated error. A pair that does not converge is restarted from its
-    discrete geodesic (:func:`discrete_geodesic_path`), then from a
-    ``solve_bvp`` solution; if it still fails, GeodesicError is raised, or
-    with ``on_failure="nan"`` its distance is NaN and ``converged`` False.
+    from a discrete geodesic of FIRST_GUESS_SEGMENTS segments
+    (:func:`discrete_geodesic_path`). The integration tolerance follows the
+    residual down to ``tol``; a last correction at ``tol``/10 gives the
+    estimated error, and a pair whose estimate exceeds DISTANCE_ACCURACY
+    relative is solved again at ``tol``/100. A pair that does not converge is
+    restarted from a finer discrete geodesic, then from a ``solve_bvp``
+    solution; if it still fails, GeodesicError is raised, or with
+    ``on_failure="nan"`` its distance is NaN and ``converged`` False.
     ``max_steps`` is the step budget of each segment's integration;
     ``fallback=False`` skips the restarts. Returns a :class:`GeodesicSolution`.
 
@@ -964,8 +967,9 @@ def discrete_geodesic_path(
     once: the gradient is exact (∂G from the Christoffel symbols), the Hessian
     H its block-tridiagonal finite difference (3n gradients, vertices coloured
     modulo 3), the step −(H + μ I)⁻¹ ∇E with the Levenberg-Marquardt shift μ
-    raised until it descends, and shortened until E decreases (Armijo). The geometry, not the straight line, thus picks the start of
-    the shooting where geodesics bend far from it.
+    raised until it descends, and shortened until E decreases (Armijo); a
+    pair is done when its step is below ``accuracy`` |u_b − u_a|∞, or after
+    DISCRETE_NEWTON iterations.
     """
     pairs, n = ua.shape
     t = np.linspace(0.0, 1.0, segments + 1)[None, :, None]
@@ -978,7 +982,9 @@ def discrete_geodesic_path(
     for _ in range(DISCRETE_NEWTON):
         if live.size == 0 or inner == 0:
             break
-        hessian = _discrete_hessian(kernel, chart, path[live], gradient[live], size[live])
+        hessian = _discrete_hessian(
+            kernel, chart, path[live], gradient[live], size[live]
+        )
         flat = gradient[live].reshape(live.size, inner)
         mu = shift[live]
         step, slope = _descent_step(hessian, flat, mu)
@@ -1017,9 +1023,8 @@ def _descent_step(hessian, gradient, shift):
     slope = np.zeros(len(gradient))
     todo = np.arange(len(gradient))
     for _ in range(12):
-        shifted = hessian[todo] + (shift[todo] * diagonal[todo])[:, None, None] * np.eye(
-            size
-        )
+        mu = shift[todo] * diagonal[todo]
+        shifted = hessian[todo] + mu[:, None, None] * np.eye(size)
         with np.errstate(all="ignore"):
             step[todo] = -np.linalg.solve(shifted, gradient[todo, :, None])[..., 0]
         slope[todo] = np.einsum("pi,pi->p", gradient[todo], step[todo])
@@ -1054,7 +1059,8 @@ def _chart_metric_jet(kernel, chart, u):
 
 
 def _discrete_energy(kernel, chart, path):
-    """E (P,) and ∂E/∂u_k (P, N − 1, n) of polygons (P, N + 1, n); E = inf if not finite."""
+    """E (P,) and ∂E/∂u_k (P, N − 1, n) of polygons (P, N + 1, n), E = inf if not
+    finite."""
     segments = path.shape[1] - 1
     delta = np.diff(path, axis=1)
     with np.errstate(all="ignore"):
@@ -1183,7 +1189,9 @@ class _MultipleShooting:
         order = np.concatenate([np.flatnonzero(fresh), np.flatnonzero(~fresh)])
         fresh_count = int(fresh.sum())
         moved = np.repeat(states[fresh][:, :, None, :], m + 1, axis=2)
-        scale = np.maximum(np.abs(states[fresh]).max(axis=(1, 2)), self.size[index[fresh]])
+        scale = np.maximum(
+            np.abs(states[fresh]).max(axis=(1, 2)), self.size[index[fresh]]
+        )
         fd = FD_STEP * scale
         moved[:, :, 1:, :] += fd[:, None, None, None] * np.eye(m)
         trials = np.concatenate([moved.reshape(-1, m), states[~fresh].reshape(-1, m)])
@@ -1218,7 +1226,8 @@ class _MultipleShooting:
         )
         self.steps[index[order]] = proposed.reshape(count, segments)
         radius = ESCAPE_RADIUS * (self.size[index[pair_of_group]] + 1.0)
-        failed |= np.maximum.reduceat(np.abs(end[:, :n]).max(axis=1), np.r_[0, np.flatnonzero(np.diff(group)) + 1]) > radius
+        starts = np.r_[0, np.flatnonzero(np.diff(group)) + 1]
+        failed |= np.maximum.reduceat(np.abs(end[:, :n]).max(axis=1), starts) > radius
         end[:, :n] += origin
         failed |= np.bincount(group, ~np.isfinite(end).all(axis=1), len(failed)) > 0
         bad = np.zeros(count, bool)
@@ -1228,7 +1237,9 @@ class _MultipleShooting:
         ends = np.empty_like(states)
         ends[fresh] = moved_end[:, :, 0]
         ends[~fresh] = end[split:].reshape(-1, segments, m)
-        derivative = (moved_end[:, :, 1:] - moved_end[:, :, :1]) / fd[:, None, None, None]
+        derivative = (moved_end[:, :, 1:] - moved_end[:, :, :1]) / fd[
+            :, None, None, None
+        ]
         return ends, self._assemble(derivative.transpose(0, 1, 3, 2)), bad
 
     def _residual(self, index, states, ends):
@@ -1376,9 +1387,9 @@ class _MultipleShooting:
                 )
 
     def finish(self, index=None, tol=None):
-        """Final correction at tol/100: distance, estimated error, minimality check.
+        """Final correction at tol/10: distance, estimated error, minimality check.
 
-        The correction is −J⁻¹F with F at tol/100. The estimated error is
+        The correction is −J⁻¹F with F at tol/10. The estimated error is
         ERROR_FACTOR times the change of the distance it makes (the factor
         covers a Jacobian that, after Broyden updates, corrects only part of
         the way: measured on the benchmark pairs, the error left was up to 1.8
@@ -1397,7 +1408,7 @@ class _MultipleShooting:
         ends, _, failed = self._flows(
             index,
             states,
-            np.full(index.size, max(tol / 100, TIGHTEST_TOLERANCE)),
+            np.full(index.size, max(tol / 10, TIGHTEST_TOLERANCE)),
             np.zeros(index.size, bool),
         )
         residual = self._residual(index, states, ends)
@@ -1407,7 +1418,8 @@ class _MultipleShooting:
         self.distance[index] = d_after
         self.residual[index] = np.abs(residual).max(axis=1)
         self.error[index] = (
-            ERROR_FACTOR * np.abs(d_after - d_before) + 4 * np.finfo(float).eps * d_after
+            ERROR_FACTOR * np.abs(d_after - d_before)
+            + 4 * np.finfo(float).eps * d_after
         )
         too_long = d_after > self.bound[index] * (1 + MINIMALITY_SLACK)
         vague = self.error[index] > max(DISTANCE_ACCURACY, 10 * tol) * d_after
@@ -1479,7 +1491,9 @@ def _bvp_guess(problem, index):
         return False
     problem.bvp[index] = guess
     values = sol.sol(np.arange(problem.segments) / problem.segments).T
-    problem.path_guess([index], values[None, :, : problem.n], values[None, :, problem.n :])
+    problem.path_guess(
+        [index], values[None, :, : problem.n], values[None, :, problem.n :]
+    )
     return True
 
 
