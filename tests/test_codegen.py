@@ -29,9 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 GENERATED = ROOT / "generated"
 REFERENCE = Path("/work/shared/reference/fisher_catalog.json")
 METRICS = ("fisher", "wasserstein")
-# Skips the build may record for a Wasserstein metric: it does not exist, or its
-# entries are nested integrals (no kernel, see symgeo.codegen.plan).
-ACCEPTED_SKIPS = ("metric not defined", "no kernels: an entry is a nested integral")
+# The one skip the build may record for a Wasserstein metric: it does not exist.
+ACCEPTED_SKIPS = ("metric not defined",)
 
 
 @cache
@@ -78,9 +77,15 @@ def test_generated_kernels_match_their_mpmath_twins(name, kind):
     family = load_family(name)
     symbols = dict(zip(family.names, family.symbols, strict=True))
     region = sp.S(sp.sympify(numpy_module.REGION, locals=symbols))
-    record = compare_kernels(
-        numpy_module, mpmath_module, family, count=4, seed=7, region=region
-    )
+    if getattr(numpy_module, "METHOD", "") == "quantile embedding":
+        # the twin takes seconds per point: one typical point here, the build
+        # checked three of each kind (recorded in the manifest, asserted below)
+        typical, _ = verification_points(family, 1, seed=7)
+        record = compare_kernels(numpy_module, mpmath_module, family, typical)
+    else:
+        record = compare_kernels(
+            numpy_module, mpmath_module, family, count=4, seed=7, region=region
+        )
     assert set(record.typical) == {
         "metric",
         "inverse_metric",

@@ -14,6 +14,8 @@ check. Modules:
 - :mod:`.printers` — SymPy to numpy / mpmath source, special functions mapped
   explicitly;
 - :mod:`.quadrature` — Gauss-Legendre rules for entries without a closed form;
+- :mod:`.pullback` — the W2 kernels of a metric with nested-integral entries,
+  from the embedding θ ↦ Q(·; θ) into L²(0, 1);
 - :mod:`.render` — the module text from the templates;
 - :mod:`.load` — compiling a module from its text;
 - :mod:`.crosscheck` — numpy kernels against the mpmath twins.

@@ -20,10 +20,11 @@ of Pareto: entries ``Piecewise((g_ij, alpha > 2), (oo, True))``) is generated
 from its finite part, and the region becomes part of the kernels' domain: a
 point outside it raises ValueError, since neither g nor Γ is finite there. An
 entry that is a nested integral (the W2 :class:`~symgeo.wasserstein.CdfIntegral`
-∫ ∂_iF ∂_jF / p dx with ∂_iF itself an integral) has no kernel: its Christoffel
+∫ ∂_iF ∂_jF / p dx with ∂_iF itself an integral) has no plan: its Christoffel
 symbols and curvature would be derivatives of nested integrals, which SymPy
-expands into expressions of 10^5 operations in minutes; :class:`CodegenError`
-says so before any of that work starts.
+expands into expressions of 10^5 operations in minutes. Such a metric's kernels
+come from its quantile embedding instead (:mod:`.pullback`), and
+:func:`finite_region` raises :class:`CodegenError` if it is asked for a plan.
 """
 
 import keyword
@@ -189,8 +190,9 @@ def finite_region(metric):
         matrix[index] = pieces[0][0]
     if len(regions) > 1:
         raise CodegenError(
-            f"the entries are finite in different regions ({', '.join(map(str, regions))}); "
-            "the kernels need one region where the whole metric is finite"
+            "the entries are finite in different regions "
+            f"({', '.join(map(str, regions))}); the kernels need one region where "
+            "the whole metric is finite"
         )
     return matrix, regions.pop() if regions else sp.true
 
@@ -235,7 +237,7 @@ def build_plan(metric):
     names = [code_name(p) for p in family.names]
     symbols = [sp.Symbol(n, real=True) for n in names]
     rename = dict(zip(family.symbols, symbols, strict=True))
-    velocities = [sp.Symbol(_velocity_name(n, names), real=True) for n in names]
+    velocities = [sp.Symbol(velocity_name(n, names), real=True) for n in names]
 
     keys, exprs = [], []
     zeros = {f: [] for f in FUNCTIONS}
@@ -304,7 +306,7 @@ def build_plan(metric):
     )
 
 
-def _velocity_name(name, names):
+def velocity_name(name, names):
     candidate = f"d{name}"
     return candidate if candidate not in names else f"_v_{name}"
 

@@ -1,6 +1,8 @@
 """Source text of the kernel modules, from a :class:`KernelPlan` and the
 jinja2 templates ``templates/kernel_numpy.py.j2`` and
-``templates/kernel_mpmath.py.j2`` (which share ``kernel_macros.j2``).
+``templates/kernel_mpmath.py.j2`` (which share ``kernel_macros.j2``), or, for a
+W2 metric with nested-integral entries, from ``pullback_numpy.py.j2`` and
+``pullback_mpmath.py.j2`` (:mod:`.pullback`).
 
 The numpy module imports numpy and, when a special function needs it,
 scipy.special only; the mpmath twin imports mpmath and numpy (for the shapes of
@@ -11,14 +13,16 @@ date, no path, no machine — so that building twice gives the same bytes.
 import json
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 
 import jinja2
 import mpmath
 import sympy as sp
 
 from .. import __version__
-from .plan import FUNCTIONS, build_plan
+from .plan import FUNCTIONS, build_plan, code_name, velocity_name
 from .printers import CodegenError, MpmathPrinter, NumpyPrinter
+from .pullback import needs_pullback, pullback_context
 from .quadrature import NODE_SYMBOL, NODES, gauss_legendre
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -26,7 +30,15 @@ KERNEL_TEMPLATES = {
     "numpy": "kernel_numpy.py.j2",
     "mpmath": "kernel_mpmath.py.j2",
 }
-TEMPLATE_FILES = ("kernel_macros.j2", *KERNEL_TEMPLATES.values())
+PULLBACK_TEMPLATES = {
+    "numpy": "pullback_numpy.py.j2",
+    "mpmath": "pullback_mpmath.py.j2",
+}
+TEMPLATE_FILES = (
+    "kernel_macros.j2",
+    *KERNEL_TEMPLATES.values(),
+    *PULLBACK_TEMPLATES.values(),
+)
 
 SUMMARIES = {
     "metric": ("The metric g_ij at the given parameters.", "Shape (..., {n}, {n})."),
@@ -86,6 +98,8 @@ def kernel_sources(metric, plan=None):
     >>> "def christoffel(lam, out=None):" in sources["numpy"]
     True
     """
+    if needs_pullback(metric):
+        return pullback_sources(metric.family, metric.kind)
     plan = plan or build_plan(metric)
     context = _context(plan)
     return {
@@ -102,27 +116,39 @@ class _Context(dict):
 
 
 def _context(plan):
-    metric, family = plan.metric, plan.metric.family
-    n = plan.dimension
+    family = plan.metric.family
     numpy_printer = NumpyPrinter()
     example = _example_point(family, plan.region)
-    parameters = [_parameter(plan, index, numpy_printer) for index in range(n)]
-    constraints = [
-        _Context(
-            text=str(c),
-            test=numpy_printer.doprint(_renamed(plan, c)),
-            mp_test=MpmathPrinter().doprint(_renamed(plan, c)),
-        )
-        for c in family.constraints
-    ]
     region = [
         _region_test(plan, r, numpy_printer) for r in sp.And.make_args(plan.region)
     ]
     region = [r for r in region if r is not None]
     functions = [_function(plan, name, example, numpy_printer) for name in FUNCTIONS]
     nodes, weights = gauss_legendre(NODES)
+    context = _family_context(plan, example, numpy_printer)
+    context.update(
+        domain_lines=_domain_lines(family, plan.region),
+        region=region,
+        region_text=str(plan.region) if region else "",
+        region_expr=str(plan.region),
+        functions=functions,
+        integrals=bool(plan.integrals),
+        nodes_count=NODES,
+        nodes=_float_list(nodes),
+        weights=_float_list(weights),
+        accuracy_lines=_accuracy_lines(plan),
+    )
+    context["helpers"] = sorted(numpy_printer.used - {"scipy"})
+    context["uses_scipy"] = "scipy" in numpy_printer.used or bool(context["helpers"])
+    return context
+
+
+def _family_context(plan, example, numpy_printer):
+    """The keys of the template context that depend on the family only."""
+    metric, family = plan.metric, plan.metric.family
+    n = len(plan.names)
     state = [*plan.names, *(v.name for v in plan.velocities)]
-    context = _Context(
+    return _Context(
         family=family.name,
         family_title=family.title,
         metric=metric.kind,
@@ -132,7 +158,7 @@ def _context(plan):
         spec_hash=family.spec_hash,
         n=n,
         args=", ".join(plan.names),
-        parameters=parameters,
+        parameters=[_parameter(plan, index, numpy_printer) for index in range(n)],
         parameter_list=", ".join(plan.names),
         parameter_tuple=_tuple_text(family.names),
         domain_dict=json.dumps(
@@ -141,28 +167,93 @@ def _context(plan):
         domain_text="; ".join(
             f"{p.name} in {p.domain.describe()}" for p in family.parameters
         ),
-        domain_lines=_domain_lines(family, plan.region),
-        constraints=constraints,
+        constraints=[
+            _Context(
+                text=str(c),
+                test=numpy_printer.doprint(_renamed(plan, c)),
+                mp_test=MpmathPrinter().doprint(_renamed(plan, c)),
+            )
+            for c in family.constraints
+        ],
         constraint_text=", ".join(str(c) for c in family.constraints),
-        region=region,
-        region_text=str(plan.region) if region else "",
-        region_expr=str(plan.region),
         state=state,
         state_list=", ".join(state),
         state_positions=", ".join(f"y[..., {m}]" for m in range(n)),
-        functions=functions,
-        integrals=bool(plan.integrals),
-        nodes_count=NODES,
-        nodes=_float_list(nodes),
-        weights=_float_list(weights),
-        accuracy_lines=_accuracy_lines(plan),
         example_args=", ".join(repr(v) for v in example),
         example_shapes=repr([()] * n),
         bad_example=_bad_example(family, example),
     )
-    context["helpers"] = sorted(numpy_printer.used - {"scipy"})
-    context["uses_scipy"] = "scipy" in numpy_printer.used or bool(context["helpers"])
-    return context
+
+
+def pullback_sources(family, kind="wasserstein"):
+    """The kernel modules of the W2 metric of a one-dimensional ``family`` from
+    its quantile embedding (:mod:`symgeo.codegen.pullback`): the route of a
+    metric with nested-integral entries, and a cross-check of closed forms."""
+    names = [code_name(name) for name in family.names]
+    metric = SimpleNamespace(family=family, kind=kind)
+    shape = SimpleNamespace(
+        metric=metric,
+        names=names,
+        dimension=len(names),
+        velocities=[sp.Symbol(velocity_name(m, names)) for m in names],
+    )
+    numpy_printer = NumpyPrinter()
+    example = _example_point(family)
+    context = _family_context(shape, example, numpy_printer)
+    quadrature = pullback_context(family, names)
+    n = len(names)
+    functions = []
+    for name in FUNCTIONS:
+        is_rhs = name == "geodesic_rhs"
+        tail = (2 * n,) if is_rhs else PULLBACK_TAILS[name](n)
+        summary, detail = SUMMARIES[name]
+        call = (
+            _example_call(shape, example, is_rhs) if is_rhs else context["example_args"]
+        )
+        functions.append(
+            _Context(
+                name=name,
+                summary=summary,
+                detail=detail.format(n=n, m=2 * n),
+                signature="t, y" if is_rhs else context["args"],
+                call="t, y" if is_rhs else context["args"],
+                tail=repr(tail),
+                out_shape=repr(("...", *tail)).replace("'...'", "..."),
+                example_call=call,
+                example_shape=repr(tail),
+            )
+        )
+    context.update(
+        domain_lines=_domain_lines(family, sp.true),
+        functions=functions,
+        accuracy_lines=PULLBACK_ACCURACY,
+        uses_scipy=quadrature.uses_scipy or bool(quadrature.helpers),
+    )
+    if quadrature.helpers:
+        raise CodegenError(
+            f"the log-density of '{family.name}' needs the helpers "
+            f"{', '.join(quadrature.helpers)}, which the W2 quantile kernels do "
+            "not define"
+        )
+    env = _environment_with_filters()
+    return {
+        target: env.get_template(name).render(k=context, q=quadrature)
+        for target, name in PULLBACK_TEMPLATES.items()
+    }
+
+
+PULLBACK_TAILS = {
+    "metric": lambda n: (n, n),
+    "inverse_metric": lambda n: (n, n),
+    "christoffel": lambda n: (n, n, n),
+    "scalar_curvature": lambda n: (),
+}
+PULLBACK_ACCURACY = [
+    "Entries without a closed form (nested integrals): computed from the embedding",
+    "theta -> Q(., theta) into L2(0, 1), g_ij = <d_iQ, d_jQ>, by spectral",
+    "(Chebyshev) quadrature on fixed panels centred on the mode of the density; see",
+    "the manifest for the accuracy measured against the mpmath twin.",
+]
 
 
 def _region_test(plan, relation, printer):
