@@ -104,7 +104,7 @@ class GeometryLatexPrinter(LatexPrinter):
 
     def __init__(self, settings=None):
         self._given = dict(settings or {})
-        super().__init__({"mat_delim": "(", **self._given})
+        super().__init__({"mat_delim": "(", "fold_frac_powers": True, **self._given})
 
     def _as_ordered_terms(self, expr, order=None):
         """SymPy's order of the terms of a sum, with a positive term first when
@@ -136,17 +136,34 @@ class GeometryLatexPrinter(LatexPrinter):
         return tex
 
     def _print_Mul(self, expr):
-        """A product with a sum factor that is a negative number is printed
-        with it negated and the sign taken out: −(6γ² − 12γ + 6)/k rather than
-        (12γ − 6γ² − 6)/k."""
+        """A product as in papers: a sum factor that is a negative number
+        negated and the sign taken out, −(6γ² − 12γ + 6)/k rather than
+        (12γ − 6γ² − 6)/k; an exponential with a fraction in its exponent after
+        the other factors, not inside their fraction; a constant 1/√(2π) kept
+        under one root, e^{…}/(√(2π) σ)."""
         normal = _normalised(expr)
         if normal is not None:
             negative, magnitude = normal
-            return ("- " if negative else "") + super()._print_Mul(magnitude)
+            return ("- " if negative else "") + self._print_Mul(magnitude)
+        tall = [f for f in expr.args if isinstance(f, sp.exp) and self._tall_exp(f)]
+        if tall:
+            rest = sp.Mul(*(f for f in expr.args if f not in tall))
+            rest_tex = self._print(rest)
+            if rest.is_Add:
+                rest_tex = f"\\left({rest_tex}\\right)"
+            exponentials = " ".join(self._print(f) for f in tall)
+            if rest == -1:
+                return f"- {exponentials}"
+            return exponentials if rest == 1 else f"{rest_tex} {exponentials}"
         if expr.could_extract_minus_sign():
             over = self._over_root_of_pi(-expr)
             return "- " + over if over else super()._print_Mul(expr)
         return self._over_root_of_pi(expr) or super()._print_Mul(expr)
+
+    def _tall_exp(self, expr):
+        """An exponential printed exp(…) (its exponent has a fraction), which a
+        product shows after its other factors rather than inside a fraction."""
+        return self._print(expr).startswith("\\exp")
 
     def _over_root_of_pi(self, expr):
         """A product with the constant 1/√(Nπ), which SymPy keeps as √N/(N√π),

@@ -149,7 +149,10 @@ def test_exponentials_arguments_and_signs_print_as_in_papers():
     )
     assert latex(sp.gamma(1 + 2 / k)) == "\\Gamma(1 + 2 / k)"
     normal = sp.exp(-((x - mu) ** 2) / (2 * sigma**2)) / (sp.sqrt(2 * sp.pi) * sigma)
-    assert latex(normal).endswith("}{\\sqrt{2 \\pi} \\sigma}")
+    assert latex(normal) == (
+        "\\frac{1}{\\sqrt{2 \\pi} \\sigma} "
+        "\\exp\\left(- \\frac{\\left(x - \\mu\\right)^{2}}{2 \\sigma^{2}}\\right)"
+    )
     assert latex(g - 1) == "\\gamma - 1"
     mostly_negative = (12 * g - 6 * g**2 - 6 - sp.pi**2) / (sp.pi**2 * k)
     assert latex(mostly_negative) == (
