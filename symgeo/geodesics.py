@@ -843,7 +843,7 @@ def solve_log(
     problem = _MultipleShooting(metric, pairs_a, pairs_b, tol, max_steps)
     notes = []
     everything = np.arange(len(pairs_a))
-    _polygon_guess(problem, everything, FIRST_GUESS_SEGMENTS, 1e-3)
+    _polygon_guess(problem, everything, FIRST_GUESS_SEGMENTS, 1e-2)
     problem.solve(everything, iterations=FIRST_NEWTON)
     retry = np.flatnonzero(~problem.converged) if fallback else []
     if len(retry):
@@ -1038,36 +1038,28 @@ def _descent_step(hessian, gradient, shift):
     return step, slope
 
 
-def _chart_metric_jet(kernel, chart, u):
-    """G(u) (..., n, n) and ∂_k G_ij(u) (..., n, n, n) in the chart, indexed [i, j, k].
-
-    G_ij = φ'_i g_ij φ'_j; ∂_θk g_ij = Γ_i,jk + Γ_j,ik with Γ_l,jk = g_lm Γ^m_jk.
-    """
-    theta, first, second = chart.jet(u)
-    params = np.moveaxis(theta, -1, 0)
-    g = kernel.metric(*params)
-    lowered = np.einsum("...lm,...mjk->...ljk", g, kernel.christoffel(*params))
-    dg = lowered + np.swapaxes(lowered, -3, -2)
-    outer = first[..., :, None] * first[..., None, :]
-    G = outer * g
-    dG = outer[..., None] * dg * first[..., None, None, :]
-    n = u.shape[-1]
-    eye = np.eye(n)
-    dG += (second[..., :, None] * g * first[..., None, :])[..., None] * eye[:, None, :]
-    dG += (first[..., :, None] * g * second[..., None, :])[..., None] * eye[None, :, :]
-    return G, dG
-
-
 def _discrete_energy(kernel, chart, path):
     """E (P,) and ∂E/∂u_k (P, N − 1, n) of polygons (P, N + 1, n), E = inf if not
-    finite."""
+    finite.
+
+    With w = φ'(ū) Δu the parameter step of a segment, Δuᵀ G Δu = wᵀ g w and,
+    from ∂_θk g_ij = Γ_i,jk + Γ_j,ik (Γ_l,jk = g_lm Γ^m_jk),
+    ∂_uk (Δuᵀ G Δu) = 2 φ'_k (g w)_m Γ^m_jk w_j + 2 φ''_k Δu_k (g w)_k.
+    """
     segments = path.shape[1] - 1
     delta = np.diff(path, axis=1)
     with np.errstate(all="ignore"):
-        G, dG = _chart_metric_jet(kernel, chart, (path[:, 1:] + path[:, :-1]) / 2)
-        energy = segments * np.einsum("psi,psij,psj->p", delta, G, delta)
-        force = 2 * segments * np.einsum("psij,psj->psi", G, delta)
-        pull = segments * np.einsum("psi,psijk,psj->psk", delta, dG, delta)
+        theta, first, second = chart.jet((path[:, 1:] + path[:, :-1]) / 2)
+        params = np.moveaxis(theta, -1, 0)
+        g = kernel.metric(*params)
+        gamma = kernel.christoffel(*params)
+        w = first * delta
+        gw = (g * w[..., None, :]).sum(axis=-1)
+        bend = (gamma * w[..., None, :, None]).sum(axis=-2)
+        energy = segments * (w * gw).sum(axis=(1, 2))
+        force = 2 * segments * first * gw
+        pull = (gw[..., :, None] * bend).sum(axis=-2) * first + second * delta * gw
+        pull *= 2 * segments
     gradient = force[:, :-1] - force[:, 1:] + (pull[:, :-1] + pull[:, 1:]) / 2
     bad = ~np.isfinite(energy) | ~np.isfinite(gradient).all(axis=(1, 2))
     energy[bad] = np.inf
