@@ -967,9 +967,10 @@ def discrete_geodesic_path(
     once: the gradient is exact (∂G from the Christoffel symbols), the Hessian
     H its block-tridiagonal finite difference (3n gradients, vertices coloured
     modulo 3), the step −(H + μ I)⁻¹ ∇E with the Levenberg-Marquardt shift μ
-    raised until it descends, and shortened until E decreases (Armijo); a
-    pair is done when its step is below ``accuracy`` |u_b − u_a|∞, or after
-    DISCRETE_NEWTON iterations.
+    raised until it descends, at most |u_b − u_a|∞ + 1 long, and shortened
+    until E decreases (Armijo; a polygon where some wᵀ g w < 0 through rounding
+    counts as E = inf). A pair is done when its step is below ``accuracy``
+    |u_b − u_a|∞, or after DISCRETE_NEWTON iterations.
     """
     pairs, n = ua.shape
     t = np.linspace(0.0, 1.0, segments + 1)[None, :, None]
@@ -988,6 +989,11 @@ def discrete_geodesic_path(
         flat = gradient[live].reshape(live.size, inner)
         mu = shift[live]
         step, slope = _descent_step(hessian, flat, mu)
+        # A step at most |u_b − u_a|∞ + 1 long: far outside, the kernels round.
+        reach = (size[live] + 1.0) / np.maximum(np.abs(step).max(axis=1), 1e-300)
+        shorten = np.minimum(1.0, reach)
+        step *= shorten[:, None]
+        slope *= shorten
         alpha = np.ones(live.size)
         pending = np.arange(live.size)
         for _ in range(40):
@@ -1056,12 +1062,14 @@ def _discrete_energy(kernel, chart, path):
         w = first * delta
         gw = (g * w[..., None, :]).sum(axis=-1)
         bend = (gamma * w[..., None, :, None]).sum(axis=-2)
-        energy = segments * (w * gw).sum(axis=(1, 2))
+        squares = (w * gw).sum(axis=-1)
+        energy = segments * squares.sum(axis=1)
         force = 2 * segments * first * gw
         pull = (gw[..., :, None] * bend).sum(axis=-2) * first + second * delta * gw
         pull *= 2 * segments
     gradient = force[:, :-1] - force[:, 1:] + (pull[:, :-1] + pull[:, 1:]) / 2
     bad = ~np.isfinite(energy) | ~np.isfinite(gradient).all(axis=(1, 2))
+    bad |= (squares < 0).any(axis=1)
     energy[bad] = np.inf
     gradient[bad] = 0.0
     return energy, gradient
