@@ -126,6 +126,11 @@ def cmd_eval(args):
     else:
         print(f"{metric.title} at {args.at}:")
         print(matrix)
+        if not np.all(np.isfinite(matrix)):
+            print(
+                "Infinite entries: "
+                + " ".join(metric.notes or ["see 'symgeo derive'."])
+            )
     return 0
 
 

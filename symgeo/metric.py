@@ -112,10 +112,17 @@ class Metric:
 
         ``at`` maps parameter names to values (or is a sequence in coordinate
         order); values outside the domain raise DomainError. Entries without a
-        closed form are evaluated by quadrature.
+        closed form are evaluated by quadrature; a W2 metric with nested-integral
+        entries by its quantile-embedding kernel (double precision, checked
+        against its mpmath twin when generated; see :mod:`symgeo.codegen.pullback`).
         """
+        from .codegen.pullback import needs_pullback
+
         point = self.family.point(at)
         self.family.check_nonnegative(point)
+        if needs_pullback(self):
+            values = [float(point[s]) for s in self.family.symbols]
+            return self.kernel("numpy").metric(*values)
         n = self.dimension
         values = np.empty((n, n))
         for i in range(n):
