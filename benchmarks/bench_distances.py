@@ -3,14 +3,15 @@
 Run: ``python benchmarks/bench_distances.py [--pairs 100] [--seed 0]``.
 
 For each family, ``--pairs`` random pairs (shapes log-uniform in [0.05, 80],
-gamma rates log-uniform in [1e-3, 1e3]) are solved in one batch by the shooting
-of :func:`symgeo.geodesics.solve_log` and compared with an independent
-reference: scipy's ``solve_bvp`` (collocation, tolerance 1e-9, curve length by
-Gauss-Legendre) on the Christoffel symbols lambdified from SymPy, sharing no
-code with the generated kernel or the shooting. A distance counts as accurate
-when it is within 1e-9 relative of the reference; a pair the shooting reports
-as failed is counted as failed, never as accurate. geomstats' ``dist`` is timed
-and compared when geomstats is importable (it is not a dependency). Times are
+gamma rates log-uniform in [1e-3, 1e3]) are solved in one batch by the multiple
+shooting of :func:`symgeo.geodesics.solve_log` (default tolerance) and compared
+with an independent reference: scipy's ``solve_bvp`` (collocation, tolerance
+1e-9, curve length by Gauss-Legendre) on the Christoffel symbols lambdified from
+SymPy, sharing no code with the generated kernel or the shooting (only the chart
+and the discrete geodesic that starts both). A distance counts as accurate when
+it is within 1e-9 relative of the reference; a pair the shooting reports as
+failed is counted as failed, never as accurate. geomstats' ``dist`` is timed and
+compared when geomstats is importable (it is not a dependency). Times are
 CPU seconds (``time.process_time``); the table is Markdown on stdout.
 """
 
