@@ -554,17 +554,19 @@ def integrate_groups(fun, y0, t_end, *, group, atol, rtol, h0, max_steps):
         hs = step[of_row, None]
         y_live = y[rows]
         k = np.empty((stages + 1, rows.size, m))
+        flat = k.reshape(stages + 1, -1)
         k[0] = f[rows]
         with np.errstate(all="ignore"):
             for s in range(1, stages):
-                k[s] = fun(y_live + np.tensordot(A[s, :s], k[:s], axes=1) * hs, rows)
-            y_new = y_live + np.tensordot(B, k[:stages], axes=1) * hs
+                combined = (A[s, :s] @ flat[:s]).reshape(rows.size, m)
+                k[s] = fun(y_live + combined * hs, rows)
+            y_new = y_live + (B @ flat[:stages]).reshape(rows.size, m) * hs
             k[stages] = fun(y_new, rows)
             scale = atol[live][of_row, None] + rtol[live][of_row, None] * np.maximum(
                 np.abs(y_live), np.abs(y_new)
             )
-            e5 = np.tensordot(E5, k, axes=1) / scale
-            e3 = np.tensordot(E3, k, axes=1) / scale
+            e5 = (E5 @ flat).reshape(rows.size, m) / scale
+            e3 = (E3 @ flat).reshape(rows.size, m) / scale
             e5 *= e5
             denominator = e5 + 0.01 * e3 * e3
             ratio = np.where(denominator > 0, e5 / np.sqrt(denominator), 0.0).max(1)

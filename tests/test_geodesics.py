@@ -207,8 +207,9 @@ def test_gamma_and_beta_agree_with_an_independent_reference(fisher, name, a, b):
 
 
 def test_a_tiny_step_budget_raises_geodesic_error(fisher):
-    # Three DOP853 steps cannot reach t = 1 at 1e-12, and without the fallbacks
-    # (continuation, solve_bvp) the pair must fail loudly, not return a number.
+    # Three DOP853 steps cannot cross a segment at the log map's tolerance, and
+    # without the fallbacks (finer discrete geodesic, solve_bvp) the pair must
+    # fail loudly, not return a number.
     with pytest.raises(
         GeodesicError, match="no geodesic of the Fisher metric of gamma"
     ):
