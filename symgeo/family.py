@@ -279,10 +279,22 @@ class Family:
 
         ``exp`` of an argument below -10^4 is taken as 0 (it is below 10^-4342):
         quadrature nodes far in a tail would otherwise ask mpmath for
-        exp(-exp(10^300)) (Gumbel) and never return.
+        exp(-exp(10^300)) (Gumbel) and never return. The parameter values enter
+        as arguments at the working precision, not as 15-digit Floats folded
+        into the constants: a closed-form cdf such as Student's t, whose
+        atan and rational terms cancel to |x|^(-5) far out, keeps its digits.
         """
-        bound = expr.subs(point)
-        return sp.lambdify(self.variable, bound, modules=[MPMATH_FUNCTIONS, "mpmath"])
+        symbols = [s for s in point if expr.has(s)]
+        function = sp.lambdify(
+            (self.variable, *symbols), expr, modules=[MPMATH_FUNCTIONS, "mpmath"]
+        )
+        values = [sp.sympify(point[s]) for s in symbols]
+
+        def at_point(x):
+            prec = mpmath.mp.prec
+            return function(x, *(mpmath.mpf(v._to_mpmath(prec)) for v in values))
+
+        return at_point
 
     def kinks(self, point):
         """Points of the support where the density is not smooth (|x - μ| etc.)."""
