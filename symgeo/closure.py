@@ -697,14 +697,18 @@ def _discrete_closure(family, seed):
     }
     shown = ", ".join(f"{_exact(x)}: {_exact(m)}" for x, m in atoms[:8])
     more = f" and {len(atoms) - 8} more" if len(atoms) > 8 else ""
+
+    def member(values):
+        return "(" + ", ".join(f"{k} = {_exact(v)}" for k, v in values.items()) + ")"
+
     notes = [
-        f"the W2 midpoint of the members {witness['from']} and {witness['to']} has "
-        f"atoms (position: mass) {shown}{more}",
+        f"the W2 midpoint of the members {member(witness['from'])} and "
+        f"{member(witness['to'])} has atoms (position: mass) {shown}{more}",
         "its mass off the integers puts it at W2 distance >= "
         f"sqrt(Σ mass·dist(atom, ℤ)²) = {_exact(residual)} from every law on the "
         "integers, so from every member (an exact bound)",
-        "the pullback W2 metric does not exist for a discrete family (design.md 2), "
-        "but the W2 geodesic does, through quantiles",
+        "the pullback W2 metric does not exist for a discrete family, but the W2 "
+        "geodesic does, through quantiles",
     ]
     if tail:
         notes.append(f"atoms beyond the quantile level 1 − {tail:.0e} are left out")
