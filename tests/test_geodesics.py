@@ -17,6 +17,7 @@ from symgeo.geodesics import (
     distance_solution,
     exp_map,
     geodesic,
+    integrate_groups,
     log_map,
     solve_log,
     solve_log_bvp,
@@ -169,6 +170,26 @@ def test_exp_map_follows_the_closed_form_normal_geodesics(fisher):
     )
     end = np.stack([np.sqrt(2) * (c + r * np.tanh(tau + w)), r / np.cosh(tau + w)], 1)
     assert relative(exp_map(fisher("normal"), base, velocity), end).max() < 1e-10
+
+
+def test_integrate_groups_controls_each_group_on_its_own():
+    # y' = λ y, groups of 1 and 2 rows with rates 1 to 30 and their own
+    # tolerances; each end within 100 times its tolerance of exp(λ), relative.
+    rates = np.array([1.0, 30.0, 30.0, 5.0, 5.0])
+    group = np.array([0, 1, 1, 2, 2])
+    tolerance = np.array([1e-6, 1e-12, 1e-9])
+    end, failed, _, steps = integrate_groups(
+        lambda y, rows: rates[rows, None] * y,
+        np.ones((5, 1)),
+        1.0,
+        group=group,
+        atol=tolerance,
+        rtol=tolerance,
+        h0=np.full(3, 0.1),
+        max_steps=1000,
+    )
+    assert not failed.any() and steps[0] < steps[1]
+    assert (relative(end[:, 0], np.exp(rates)) < 100 * tolerance[group]).all()
 
 
 def test_log_map_inverts_the_exp_map_on_gamma(fisher):
