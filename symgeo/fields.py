@@ -21,7 +21,8 @@ arrays of shape (..., n, n) (or (...) for the scalar curvature). Two sources:
   quantile with a strong power singularity at an end (a gamma shape below
   0.1) loses accuracy, which :func:`quantile_metric` does not detect.
 
-:func:`discrete_w2` is W₂ between two members of a discrete family with a
+:func:`quantile_w2` is W₂ between members of a continuous family by the same
+rule, and :func:`discrete_w2` is W₂ between two members of a discrete family with a
 finite support, exactly, from their step quantile functions.
 
 :func:`relative_eigenvalues` gives the eigenvalues of g_W⁻¹ g_F at many points
@@ -78,7 +79,7 @@ def metric_field(metric):
     except CodegenError:
         if metric.kind != "wasserstein" or metric.family.kind != "continuous":
             raise
-        return _quantile_field(metric)
+        return quantile_field(metric.family)
 
     def unpacked(function):
         def at(theta):
@@ -97,8 +98,16 @@ def metric_field(metric):
     )
 
 
-def _quantile_field(wasserstein):
-    family = wasserstein.family
+def quantile_field(family):
+    """The pullback W2 metric of a continuous family by quantile quadrature.
+
+    A :class:`MetricField` (no scalar curvature) from :func:`quantile_metric`.
+
+    >>> from symgeo import load_family
+    >>> field = quantile_field(load_family("rayleigh"))
+    >>> round(float(field.metric(np.array([1.5]))[0, 0]), 9)  # E z² = 2
+    2.0
+    """
 
     def metric(theta):
         return quantile_metric(family, theta)
@@ -253,3 +262,21 @@ def discrete_w2(family, a, b):
     middle = (jumps[:-1] + jumps[1:]) / 2
     q_a, q_b = (points[np.searchsorted(c, middle)] for c in cdfs)
     return float(np.sqrt(np.sum(np.diff(jumps) * (q_a - q_b) ** 2)))
+
+
+def quantile_w2(family, a, b):
+    """W₂ = (∫₀¹ (Q_a − Q_b)² du)^½ by the quantile rule, for a, b of shape (..., n).
+
+    The extrinsic distance of :func:`symgeo.geodesics.wasserstein_distances`,
+    vectorised, at the accuracy of :func:`quantile_rule` (about 1e-12).
+
+    >>> from symgeo import load_family
+    >>> round(float(quantile_w2(load_family("exponential"), [1.0], [2.0])), 10)
+    0.7071067812
+    """
+    a, b = np.broadcast_arrays(np.asarray(a, float), np.asarray(b, float))
+    shape, n = a.shape[:-1], a.shape[-1]
+    u, w = quantile_rule()
+    q = _quantile_function(family)
+    difference = q(a.reshape(-1, n), u) - q(b.reshape(-1, n), u)
+    return np.sqrt(difference**2 @ w).reshape(shape)

@@ -266,12 +266,17 @@ def build_studies(folder, generated, jobs=1, size=1.0):
     """Run every study of ``folder`` and write its page into ``generated``.
 
     Writes ``<name>.md``, ``<name>/*.png``, ``index.md`` and ``manifest.json``;
-    files an older manifest listed that no study makes any more are deleted.
-    Returns the paths written (none, and nothing is touched, without studies).
+    files an older manifest listed that no study makes any more are deleted
+    (all of them, with the manifest, when there is no study). Returns the
+    paths written.
     """
     paths = study_paths(folder)
     generated = Path(generated)
+    old = _read_manifest(generated)
     if not paths:
+        for name in [*_listed_files(old), MANIFEST] if old is not None else []:
+            (generated / name).unlink(missing_ok=True)
+        _remove_empty_folders(generated)
         return []
     if jobs > 1 and len(paths) > 1:
         with ProcessPoolExecutor(min(jobs, len(paths))) as pool:
@@ -296,15 +301,21 @@ def build_studies(folder, generated, jobs=1, size=1.0):
     manifest = {"symgeo_version": __version__, "size": size, "studies": studies}
     files[MANIFEST] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
 
-    old = _read_manifest(generated)
     for name in _listed_files(old) - set(files):
         (generated / name).unlink(missing_ok=True)
+    _remove_empty_folders(generated)
     for name, data in sorted(files.items()):
         target = generated / name
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.is_file() or target.read_bytes() != data:
             target.write_bytes(data)
     return sorted(generated / name for name in files)
+
+
+def _remove_empty_folders(generated):
+    for folder in sorted(Path(generated).glob("*/"), reverse=True):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def index_markdown(studies, prefix=""):
