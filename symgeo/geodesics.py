@@ -81,22 +81,23 @@ MAX_STEPS = 20_000
 """Step budget of one batched integration; a batch over it is split in two."""
 
 SHOOTING_STEPS = 300
-"""Step budget of one batched integration of the shooting (geodesics on [0, 1])."""
+"""Step budget of one segment of the multiple shooting (per pair and segment)."""
 
 ESCAPE_RADIUS = 3.0
-"""A shooting trial farther than this many times |u_b − u_a|∞ + 1 is stopped."""
+"""A segment trajectory farther from its start than this many times
+|u_b − u_a|∞ + 1 in the chart fails its pair's trial."""
 
 MAX_NEWTON = 40
-"""Newton iterations (each one batched integration) before the fallback."""
+"""Newton iterations (each one batched integration) of a fallback start."""
 
 FIRST_NEWTON = 12
-"""Newton iterations from the chart's straight line before the continuation."""
+"""Newton iterations from the first discrete geodesic before the fallbacks."""
 
 SEGMENTS = 8
 """Segments of the multiple shooting of the log map."""
 
 FD_STEP = 1e-7
-"""Relative step of the neighbouring geodesics that give the Jacobi fields."""
+"""Relative step of the neighbouring trajectories that give the segment Jacobians."""
 
 DISTANCE_ACCURACY = 1e-9
 """Relative estimated error of a distance from the log map, at most."""
