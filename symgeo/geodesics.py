@@ -935,6 +935,9 @@ FIRST_GUESS_SEGMENTS = 16
 GUESS_SEGMENTS = 16
 """Segments of the discrete geodesic that gives a failed shooting its start."""
 
+COARSEST_SEGMENTS = 4
+"""A discrete geodesic of more (even) segments starts from one of half as many."""
+
 DISCRETE_NEWTON = 60
 """Newton iterations of the discrete geodesic, at most."""
 
@@ -967,18 +970,28 @@ def discrete_geodesic_path(
 
     Minimises the discrete energy E = N Σ_k Δu_kᵀ G(ū_k) Δu_k of a polygon in
     the chart (G = Jᵀ g J the metric in the chart, ū_k the midpoints) over its
-    inner vertices, from the straight line, by Newton's method for all pairs at
-    once: the gradient is exact (∂G from the Christoffel symbols), the Hessian
-    H its block-tridiagonal finite difference (3n gradients, vertices coloured
-    modulo 3), the step −(H + μ I)⁻¹ ∇E with the Levenberg-Marquardt shift μ
-    raised until it descends, at most |u_b − u_a|∞ + 1 long, and shortened
-    until E decreases (Armijo; a polygon where some wᵀ g w < 0 through rounding
-    counts as E = inf). A pair is done when its step is below ``accuracy``
-    |u_b − u_a|∞, or after DISCRETE_NEWTON iterations.
+    inner vertices, by Newton's method for all pairs at once, from the straight
+    line or, for an even N > COARSEST_SEGMENTS, from the discrete geodesic of
+    N / 2 segments with its midpoints added. The gradient is exact (∂G from the
+    Christoffel symbols), the Hessian H its block-tridiagonal finite difference
+    (3n gradients, vertices coloured modulo 3), the step −(H + μ I)⁻¹ ∇E with
+    the Levenberg-Marquardt shift μ raised until it descends, at most
+    |u_b − u_a|∞ + 1 long, and shortened until E decreases (Armijo; a polygon
+    where some wᵀ g w < 0 through rounding counts as E = inf). A pair is done
+    when its step is below ``accuracy`` |u_b − u_a|∞, or after DISCRETE_NEWTON
+    iterations.
     """
     pairs, n = ua.shape
-    t = np.linspace(0.0, 1.0, segments + 1)[None, :, None]
-    path = ua[:, None, :] + t * (ub - ua)[:, None, :]
+    if segments % 2 == 0 and segments > COARSEST_SEGMENTS:
+        coarse = discrete_geodesic_path(
+            kernel, chart, ua, ub, segments // 2, accuracy=accuracy
+        )
+        path = np.empty((pairs, segments + 1, n))
+        path[:, ::2] = coarse
+        path[:, 1::2] = (coarse[:, 1:] + coarse[:, :-1]) / 2
+    else:
+        t = np.linspace(0.0, 1.0, segments + 1)[None, :, None]
+        path = ua[:, None, :] + t * (ub - ua)[:, None, :]
     size = np.abs(ub - ua).max(axis=1) + 1e-300
     inner = (segments - 1) * n
     live = np.arange(pairs)
