@@ -85,12 +85,14 @@ def run(page, size=1.0):
             continue
         if exponential_family_fisher(family) is None:
             continue
-        fisher = fisher_metric(family).matrix[0]
+        greek = {s: "\\lambda" for s in family.symbols if s.name == "lam"}
+        fisher = sp.latex(fisher_metric(family).matrix[0], symbol_names=greek)
         try:
-            w2 = f"${sp.latex(wasserstein_metric(family).matrix[0])}$"
+            w2 = wasserstein_metric(family).matrix[0]
+            w2 = f"${sp.latex(w2, symbol_names=greek)}$"
         except MetricUndefined:
             w2 = "does not exist (discrete family)"
-        rows.append([name, family.names[0], f"${sp.latex(fisher)}$", w2])
+        rows.append([name, family.names[0], f"${fisher}$", w2])
     page.table(["family", "parameter", "Fisher $g^F$", "pullback W2 $g^W$"], rows)
     closed = sum(1 for r in rows if r[3].startswith("$"))
     page.text(
