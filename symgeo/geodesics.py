@@ -1306,7 +1306,7 @@ class _MultipleShooting:
 
         The Jacobian is computed at the start (``start`` is the first
         tolerance), wherever a step is rejected and wherever the residual
-        shrank by less than half or is above 1e-2; otherwise Broyden's
+        shrank by less than a fifth or is above 1e-2; otherwise Broyden's
         rank-one formula J += (ΔF − J Δx) Δxᵀ / |Δx|² updates it, so that one
         trajectory per segment is integrated. The integration tolerance of a
         pair follows its residual, clip(10⁻³ |F|∞ / |Δu|∞, tol/10,
@@ -1376,7 +1376,7 @@ class _MultipleShooting:
             update = np.nan_to_num(update, nan=0.0, posinf=0.0, neginf=0.0)
             jacobian[accept] += update[:, :, None] * dx[:, None, :]
             jacobian[k[better & renew]] = computed[better & renew]
-            slow[accept] = norm_new[better] > 0.5 * norm[accept]
+            slow[accept] = norm_new[better] > 0.8 * norm[accept]
             states[accept] = trial[better]
             residual[accept], norm[accept] = new[better], norm_new[better]
             tol_now[accept] = tol_next[better]
