@@ -847,7 +847,7 @@ def solve_log(
     problem = _MultipleShooting(metric, pairs_a, pairs_b, tol, max_steps)
     notes = []
     everything = np.arange(len(pairs_a))
-    _polygon_guess(problem, everything, FIRST_GUESS_SEGMENTS, 1e-2)
+    _polygon_guess(problem, everything, FIRST_GUESS_SEGMENTS, FIRST_GUESS_ACCURACY)
     problem.solve(everything, iterations=FIRST_NEWTON)
     retry = np.flatnonzero(~problem.converged) if fallback else []
     if len(retry):
@@ -875,8 +875,10 @@ def solve_log(
         if index not in problem.bvp:
             continue
         found = _bvp_distance(problem, index, max(problem.tol, 1e-12))
-        if found is not None and found[0] <= problem.bound[index] * (
-            1 + MINIMALITY_SLACK
+        if (
+            found is not None
+            and found[0] <= problem.bound[index] * (1 + MINIMALITY_SLACK)
+            and found[1] <= DISTANCE_ACCURACY * found[0]
         ):
             problem.distance[index], problem.error[index], problem.velocity[index] = (
                 found
@@ -931,6 +933,9 @@ def _where(metric, point):
 
 FIRST_GUESS_SEGMENTS = 16
 """Segments of the discrete geodesic that starts the shooting."""
+
+FIRST_GUESS_ACCURACY = 1e-2
+"""Its Newton iteration stops at steps below this times |u_b − u_a|∞."""
 
 GUESS_SEGMENTS = 16
 """Segments of the discrete geodesic that gives a failed shooting its start."""
