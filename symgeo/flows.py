@@ -95,10 +95,14 @@ def negative_log_likelihood(family, samples):
 
 
 def _inside(family, theta):
+    """Whether each point satisfies the parameter domains and the constraints."""
     inside = np.ones(theta.shape[:-1], dtype=bool)
     for i, parameter in enumerate(family.parameters):
         contains = np.vectorize(parameter.domain.contains, otypes=[bool])
         inside &= contains(theta[..., i])
+    for relation in family.constraints:
+        holds = sp.lambdify(family.symbols, relation, modules="numpy")
+        inside &= np.asarray(holds(*np.moveaxis(theta, -1, 0)), dtype=bool)
     return inside
 
 

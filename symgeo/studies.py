@@ -258,10 +258,6 @@ def _sha256(data):
 # -- building and checking -----------------------------------------------------------
 
 
-def _job(path, size):
-    return run_study(path, size)
-
-
 def build_studies(folder, generated, jobs=1, size=1.0):
     """Run every study of ``folder`` and write its page into ``generated``.
 
@@ -280,7 +276,7 @@ def build_studies(folder, generated, jobs=1, size=1.0):
         return []
     if jobs > 1 and len(paths) > 1:
         with ProcessPoolExecutor(min(jobs, len(paths))) as pool:
-            results = list(pool.map(_job, paths, [size] * len(paths)))
+            results = list(pool.map(run_study, paths, [size] * len(paths)))
     else:
         results = [run_study(path, size) for path in paths]
 
@@ -349,9 +345,9 @@ def check_studies(folder, generated):
     for name in sorted(set(paths) & set(recorded)):
         record = recorded[name]
         changed = _changed(record.get("inputs", {}), study_inputs(paths[name]))
-        for listed in sorted(record.get("files", {})):
-            if changed:
-                reason = f"made from other inputs: {changed} changed since"
+        if changed:
+            reason = f"made from other inputs: {changed} changed since"
+            for listed in sorted(record.get("files", {})):
                 stale.append((_show(generated / listed), reason))
     for listed, digest in sorted(_file_digests(manifest).items()):
         target = generated / listed

@@ -31,7 +31,7 @@ def covariance(kappa, angle, scale):
 
 def run(page, size=1.0):
     normal = load_family("normal")
-    f1, w1 = fisher_metric(normal), wasserstein_metric(normal)
+    f1, w1 = fisher_metric(normal, points=1), wasserstein_metric(normal, points=1)
     page.heading("One dimension")
     page.math(
         f"g^F = {sp.latex(f1.matrix)},\\quad R^F = {sp.latex(f1.scalar_curvature)};"
@@ -59,8 +59,8 @@ def run(page, size=1.0):
     cases = [("mean free", free), ("zero mean", centred)]
     for label, family in cases:
         fields[label] = (
-            metric_field(fisher_metric(family)),
-            metric_field(wasserstein_metric(family)),
+            metric_field(fisher_metric(family, points=1)),
+            metric_field(wasserstein_metric(family, points=1)),
         )
 
     page.heading("Dimension 2: curvature")

@@ -34,10 +34,10 @@ COVARIANCE = [[1, "1/2"], ["1/2", 2]]
 def _metrics(family):
     """(Fisher, W2), or (None, the reason) where the W2 metric does not exist."""
     try:
-        w2 = wasserstein_metric(family)
+        w2 = wasserstein_metric(family, points=1)
     except MetricUndefined as exc:
         return None, exc
-    return fisher_metric(family), w2
+    return fisher_metric(family, points=1), w2
 
 
 def run(page, size=1.0):

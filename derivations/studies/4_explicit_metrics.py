@@ -26,8 +26,11 @@ def run(page, size=1.0):
     )
     lam, m = rate.symbols[0], mean.symbols[0]
     names = {lam: "\\lambda"}
-    w_rate, w_mean = wasserstein_metric(rate), wasserstein_metric(mean)
-    f_rate, f_mean = fisher_metric(rate), fisher_metric(mean)
+    w_rate, w_mean = (
+        wasserstein_metric(rate, points=1),
+        wasserstein_metric(mean, points=1),
+    )
+    f_rate, f_mean = fisher_metric(rate, points=1), fisher_metric(mean, points=1)
 
     page.heading("The exponential family in rate and in mean")
     page.text(
@@ -86,9 +89,9 @@ def run(page, size=1.0):
         if exponential_family_fisher(family) is None:
             continue
         greek = {s: "\\lambda" for s in family.symbols if s.name == "lam"}
-        fisher = sp.latex(fisher_metric(family).matrix[0], symbol_names=greek)
+        fisher = sp.latex(fisher_metric(family, points=1).matrix[0], symbol_names=greek)
         try:
-            w2 = wasserstein_metric(family).matrix[0]
+            w2 = wasserstein_metric(family, points=1).matrix[0]
             w2 = f"${sp.latex(w2, symbol_names=greek)}$"
         except MetricUndefined:
             w2 = "does not exist (discrete family)"
@@ -103,7 +106,7 @@ def run(page, size=1.0):
     page.heading("Bernoulli: W2 is not Riemannian")
     bernoulli = load_family("bernoulli")
     try:
-        wasserstein_metric(bernoulli)
+        wasserstein_metric(bernoulli, points=1)
         reason = "(symgeo derived a metric: unexpected)"
     except MetricUndefined as exc:
         reason = str(exc)
@@ -111,7 +114,7 @@ def run(page, size=1.0):
     p = 0.3
     count = max(4, int(round(8 * size)))
     steps = np.logspace(-1, -1 - 0.5 * (count - 1), count)
-    fisher_b = fisher_metric(bernoulli)
+    fisher_b = fisher_metric(bernoulli, points=1)
     w2 = np.array([discrete_w2(bernoulli, [p], [p + h]) for h in steps])
     fr = np.array([float(distance(fisher_b, [p], [p + h])) for h in steps])
     page.table(
