@@ -425,18 +425,26 @@ def build(derivations, generated, jobs=1):
     """Regenerate ``generated/<family>/`` for every spec in ``derivations``.
 
     ``jobs`` families are built in parallel processes. Returns the paths
-    written; a folder of ``generated`` without a spec is removed. Then the
-    studies of ``derivations/studies/`` run and write their pages into
-    ``generated/studies/`` (:func:`symgeo.studies.build_studies`).
+    written; a folder of ``generated`` without a spec is removed. The studies
+    of ``derivations/studies/`` (:mod:`symgeo.studies`), which do not read the
+    generated files, run in the same processes, queued before the families so
+    that the longest of them does not start last, and write their pages into
+    ``generated/studies/``.
     """
+    from .studies import run_study, study_paths, write_studies
+
     generated = Path(generated)
     code = code_inputs()
     paths = spec_paths(derivations)
+    scripts = study_paths(Path(derivations) / STUDIES)
     if jobs > 1:
         with ProcessPoolExecutor(jobs) as pool:
+            pending = [pool.submit(run_study, script) for script in scripts]
             results = list(pool.map(_family_job, paths, [code] * len(paths)))
+            studies = [future.result() for future in pending]
     else:
         results = [_family_job(path, code) for path in paths]
+        studies = [run_study(script) for script in scripts]
     written = []
     for name, files in results:
         written += write_family(files, generated / name)
@@ -446,10 +454,8 @@ def build(derivations, generated, jobs=1):
             shutil.rmtree(folder)
     table = generated / CLOSURE_TABLE
     table.write_text(closure_table(generated), encoding="utf-8", newline="\n")
-    from .studies import build_studies
-
-    studies = build_studies(Path(derivations) / STUDIES, generated / STUDIES, jobs)
-    return [*written, table, *studies]
+    pages = write_studies(scripts, studies, generated / STUDIES)
+    return [*written, table, *pages]
 
 
 STUDIES = "studies"

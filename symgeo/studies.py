@@ -261,12 +261,26 @@ def _sha256(data):
 def build_studies(folder, generated, jobs=1, size=1.0):
     """Run every study of ``folder`` and write its page into ``generated``.
 
-    Writes ``<name>.md``, ``<name>/*.png``, ``index.md`` and ``manifest.json``;
-    files an older manifest listed that no study makes any more are deleted
-    (all of them, with the manifest, when there is no study). Returns the
-    paths written.
+    ``jobs`` studies run in parallel processes; :func:`write_studies` writes
+    the results. Returns the paths written.
     """
     paths = study_paths(folder)
+    if jobs > 1 and len(paths) > 1:
+        with ProcessPoolExecutor(min(jobs, len(paths))) as pool:
+            results = list(pool.map(run_study, paths, [size] * len(paths)))
+    else:
+        results = [run_study(path, size) for path in paths]
+    return write_studies(paths, results, generated, size)
+
+
+def write_studies(paths, results, generated, size=1.0):
+    """Write the :class:`StudyResult` of each study script of ``paths``.
+
+    Writes ``<name>.md``, ``<name>/*.png``, ``index.md`` and ``manifest.json``
+    into ``generated``; files an older manifest listed that no study makes any
+    more are deleted (all of them, with the manifest, when there is no study).
+    Returns the paths written.
+    """
     generated = Path(generated)
     old = _read_manifest(generated)
     if not paths:
@@ -274,12 +288,6 @@ def build_studies(folder, generated, jobs=1, size=1.0):
             (generated / name).unlink(missing_ok=True)
         _remove_empty_folders(generated)
         return []
-    if jobs > 1 and len(paths) > 1:
-        with ProcessPoolExecutor(min(jobs, len(paths))) as pool:
-            results = list(pool.map(run_study, paths, [size] * len(paths)))
-    else:
-        results = [run_study(path, size) for path in paths]
-
     files = {}
     studies = {}
     for path, result in zip(paths, results, strict=True):

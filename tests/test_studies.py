@@ -6,6 +6,7 @@ generated index.
 """
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -210,3 +211,25 @@ def test_descent_stays_in_the_domain():
     run = descend(loss, [1.0], None, iterations=50)
     assert (run.path > 0).all()
     assert np.isinf(loss.value(np.array([-1.0])))
+
+
+def test_symgeo_build_runs_the_studies_beside_the_families(tmp_path, monkeypatch):
+    from symgeo import build as build_module
+    from symgeo.catalog import catalog_dir
+
+    kernels = [o for o in build_module.OUTPUTS if o.name == "kernels"]
+    monkeypatch.setattr(build_module, "OUTPUTS", kernels)
+    derivations = tmp_path / "derivations"
+    (derivations / "studies").mkdir(parents=True)
+    shutil.copy(catalog_dir() / "exponential.toml", derivations)
+    (derivations / "studies" / "tiny.py").write_text(TINY_STUDY)
+    generated = tmp_path / "generated"
+
+    build_module.build(derivations, generated, jobs=2)
+    assert (generated / "studies" / "tiny.md").is_file()
+    assert (generated / "exponential" / "manifest.json").is_file()
+    assert build_module.check(derivations, generated) == []
+
+    (derivations / "studies" / "tiny.py").write_text(TINY_STUDY + "\n")
+    stale = [s.path for s in build_module.check(derivations, generated)]
+    assert (generated / "studies" / "tiny.md").as_posix() in stale
