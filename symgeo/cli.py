@@ -326,6 +326,15 @@ def verification_text(metric, check):
             f"  {name:18s} {check.typical[name]:9.1e} "
             f"{check.boundary.get(name, 0.0):9.1e}  {where}"
         )
+    if check.outside_double_range:
+        counts = ", ".join(
+            f"{name} at {count}"
+            for name, count in sorted(check.outside_double_range.items())
+        )
+        lines.append(
+            f"  boundary points whose exact values lie outside the double range "
+            f"(not computable in double precision, left out above): {counts}"
+        )
     lines.append("  passed" if check.passed else "  FAILED at typical points")
     return "\n".join(lines)
 
