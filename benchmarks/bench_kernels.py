@@ -52,7 +52,7 @@ def copy_rate(repeat, size=2**26):
 
 
 def normal_christoffel(mu, sigma, out):
-    """Γ^mu_{mu sigma} = −1/σ, Γ^sigma_{mu mu} = 1/(2σ), Γ^sigma_{sigma sigma} = −1/σ."""
+    """Γ^μ_μσ = −1/σ, Γ^σ_μμ = 1/(2σ), Γ^σ_σσ = −1/σ."""
     inverse = 1.0 / sigma
     out[:, 0, 0, 0] = 0.0
     out[:, 0, 1, 1] = 0.0
@@ -244,7 +244,8 @@ def main():
     for name, n in (("normal", 2), ("gamma", 2), ("gaussian2d", 5)):
         rows[(name, n)] = measure(name, args.points, args.repeat, bandwidth)
     print(
-        f"N = {args.points} points, best of {args.repeat}; {platform.processor() or platform.machine()}, "
+        f"N = {args.points} points, best of {args.repeat}; "
+        f"{platform.processor() or platform.machine()}, "
         f"numpy {np.__version__}; copy rate {bandwidth / 1e9:.1f} GB/s"
     )
     print(table(rows))
