@@ -214,6 +214,22 @@ def test_boundary_errors_are_measured_and_located(fisher):
     assert set(report["worst_relative_error"]["christoffel"]) == {"typical", "boundary"}
 
 
+def test_values_outside_the_double_range_are_counted_not_reported_as_errors():
+    """Lognormal W2: g = e^{2μ+2σ²} [[1, 2σ], [2σ, 1 + 4σ²]] (Gaussian moments of
+    Q = e^{μ+σz}), so g overflows a double at μ = 400 and g^-1 does at μ = -400,
+    while Γ (of order one: Γ^μ_μμ = 1, Γ^μ_σσ = 1 − 4σ²) stays exact in double."""
+    points = [{"mu": m, "sigma": 0.5} for m in (-400.0, -30.0, 400.0)]
+    record = verify_kernels(wasserstein("lognormal"), ([], points))
+    assert record.outside_double_range == {"metric": 2, "inverse_metric": 2}
+    assert record.boundary["christoffel"] < 1e-15
+    assert record.boundary["metric"] < 1e-14
+    assert record.worst_boundary_point["metric"] == points[1]
+    assert record.as_dict()["boundary_points_outside_double_range"] == {
+        "inverse_metric": 2,
+        "metric": 2,
+    }
+
+
 def test_exponential_wasserstein_kernels_match_the_quantile_integral():
     """Exponential rate lam: Q(u) = -log(1 - u)/lam, so g = int_0^1 (dQ/dlam)^2 du
     = 2/lam^4 (mpmath quadrature here), Gamma = g'/(2g) = -2/lam."""
