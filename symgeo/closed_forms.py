@@ -163,7 +163,10 @@ def _flat(metric):
 
     def function(a, b):
         delta = b - a
-        d = np.sqrt(np.einsum("pi,ij,pj->p", delta, g, delta))
+        # scaled by the largest step so that 1e200-sized steps do not overflow
+        size = np.abs(delta).max(axis=1, keepdims=True)
+        unit = delta / np.where(size > 0, size, 1.0)
+        d = size[:, 0] * np.sqrt(np.einsum("pi,ij,pj->p", unit, g, unit))
         return d, _rounding(d)
 
     return ClosedForm("flat", "d = sqrt(dθ^T g dθ), g constant", function)
@@ -183,11 +186,19 @@ def _hyperbolic(metric):
         scale = float(sp.sqrt(2 * c))
 
         def function(a, b, i=i, j=j, scale=scale):
-            x = ((b[:, i] - a[:, i]) ** 2 / 2 + (b[:, j] - a[:, j]) ** 2) / (
-                2 * a[:, j] * b[:, j]
+            # x = r² with r = √((Δμ)²/2 + (Δσ)²) / √(2σ0σ1), formed without
+            # overflow; arccosh(1 + x) = log1p(x + √(x (x + 2))), exact for
+            # small x too, and 2 log r + log 2 (to 1e-18) once r > 1e8
+            r = np.hypot((b[:, i] - a[:, i]) / np.sqrt(2), b[:, j] - a[:, j]) / (
+                np.sqrt(2) * np.sqrt(a[:, j]) * np.sqrt(b[:, j])
             )
-            # arccosh(1 + x) = log1p(x + √(x (x + 2))), exact for small x too
-            d = scale * np.log1p(x + np.sqrt(x * (x + 2)))
+            near = r < 1e8
+            x = np.where(near, r, 1.0) ** 2
+            d = scale * np.where(
+                near,
+                np.log1p(x + np.sqrt(x * (x + 2))),
+                2 * np.log(np.where(near, 1.0, r)) + np.log(2),
+            )
             return d, 16 * EPS * d + 1e-300
 
         return ClosedForm(
@@ -240,7 +251,7 @@ def _power_law(metric):
     if s == 0:
 
         def function(a, b):
-            d = root * np.abs(np.log(b[:, 0] / a[:, 0]))
+            d = root * np.abs(np.log(b[:, 0]) - np.log(a[:, 0]))
             return d, _rounding(d)
 
         return ClosedForm("power law", "d = sqrt(c) |log(θ1/θ0)|, g = c/θ²", function)

@@ -40,6 +40,39 @@ def _singular_metric():
     )
 
 
+def finite_branch(g: sp.Matrix):
+    """``(matrix, region)``: entries Piecewise((g_ij, region), (∞, True)) replaced
+    by g_ij, and the one region where they hold (``sympy.true`` if none).
+
+    Raises ValueError for another Piecewise form or for entries finite in
+    different regions.
+
+    >>> alpha = sp.Symbol("alpha", positive=True)
+    >>> entry = sp.Piecewise((1 / (alpha - 2), alpha > 2), (sp.oo, True))
+    >>> finite_branch(sp.Matrix([[entry]]))
+    (Matrix([[1/(alpha - 2)]]), alpha > 2)
+    """
+    regions = set()
+    matrix = g.copy()
+    for index, entry in enumerate(g):
+        if not isinstance(entry, sp.Piecewise):
+            continue
+        pieces = entry.args
+        if len(pieces) != 2 or pieces[1] != (sp.oo, sp.true):
+            raise ValueError(
+                f"the entry {entry} is piecewise in another form than "
+                "Piecewise((g, region), (oo, True))"
+            )
+        regions.add(pieces[0][1])
+        matrix[index] = pieces[0][0]
+    if len(regions) > 1:
+        raise ValueError(
+            "the entries are finite in different regions "
+            f"({', '.join(map(str, regions))})"
+        )
+    return matrix, regions.pop() if regions else sp.true
+
+
 def inverse_metric(g: sp.Matrix) -> sp.Matrix:
     """The inverse metric g^ij = adj(g)_ij / det g, shape (n, n).
 

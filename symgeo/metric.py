@@ -63,14 +63,25 @@ class Metric:
     # -- Riemannian quantities -------------------------------------------------
 
     @cached_property
+    def finite_part(self):
+        """``(matrix, region)``: g where it is finite (entries
+        Piecewise((g_ij, region), (∞, True)) replaced by g_ij) and that region,
+        ``sympy.true`` when g is finite everywhere. The inverse, Christoffel
+        symbols and curvature are those of this matrix, valid in the region."""
+        try:
+            return geometry.finite_branch(self.matrix)
+        except ValueError:
+            return self.matrix, sp.true
+
+    @cached_property
     def inverse(self):
-        """g^ij, shape (n, n)."""
-        return geometry.inverse_metric(self.matrix)
+        """g^ij, shape (n, n), where g is finite."""
+        return geometry.inverse_metric(self.finite_part[0])
 
     @cached_property
     def christoffel(self):
-        """Γ^k_ij as a SymPy Array indexed [k, i, j]."""
-        return geometry.christoffel(self.matrix, self.coordinates, self.inverse)
+        """Γ^k_ij as a SymPy Array indexed [k, i, j], where g is finite."""
+        return geometry.christoffel(self.finite_part[0], self.coordinates, self.inverse)
 
     @cached_property
     def riemann(self):

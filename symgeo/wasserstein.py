@@ -58,6 +58,7 @@ import numpy as np
 import scipy.integrate
 import scipy.linalg
 import sympy as sp
+from sympy.solvers.inequalities import solve_univariate_inequality
 
 from .budget import BudgetExceeded, time_budget
 from .errors import DerivationError, MetricUndefined, VerificationError
@@ -219,14 +220,33 @@ def _heavy_tail_distance(family, form):
 
 
 def _reduce(condition):
-    """A condition on one parameter as a plain inequality (alpha > 2)."""
+    """A condition on one parameter as a plain inequality (alpha > 2).
+
+    Each conjunct is solved on its own and the solution sets intersected:
+    SymPy 1.14's ``reduce_inequalities`` returns False for the conjunction
+    (1 − 2/α > 0) ∧ (1 − 1/α > 0) of a positive α, which is α > 2.
+
+    >>> alpha = sp.Symbol("alpha", positive=True)
+    >>> _reduce(sp.And(1 - 2 / alpha > 0, 1 - 1 / alpha > 0))
+    alpha > 2
+    """
     if condition in (sp.true, sp.false) or len(condition.free_symbols) != 1:
         return condition
     (symbol,) = condition.free_symbols
+    domain = sp.Interval.open(0, sp.oo) if symbol.is_positive else sp.S.Reals
+    region = domain
     try:
-        reduced = sp.reduce_inequalities(condition, [symbol])
-    except (NotImplementedError, ValueError):
+        for part in sp.And.make_args(condition):
+            region &= solve_univariate_inequality(
+                part, symbol, relational=False, domain=sp.S.Reals
+            )
+    except (NotImplementedError, ValueError, TypeError):
         return condition
+    if region == domain:
+        return sp.true
+    if region is sp.S.EmptySet:
+        return sp.false
+    reduced = region.as_relational(symbol)
     parts = sp.And.make_args(reduced)
     kept = [p for p in parts if not p.has(sp.oo) and p != sp.Gt(symbol, 0)]
     return sp.And(*kept) if len(kept) < len(parts) else reduced

@@ -5,6 +5,7 @@ Conventions of design.md 2: W2 without a factor 1/2, so in one dimension
 g_ij = ∫_0^1 ∂_iQ ∂_jQ du (Q the quantile function).
 """
 
+import mpmath
 import numpy as np
 import pytest
 import scipy.integrate
@@ -173,3 +174,40 @@ def test_user_family_in_other_coordinates_is_pulled_back():
         parameters={"m": "positive"},
     )
     assert wasserstein_metric(family).matrix == sp.Matrix([[2]])
+
+
+def test_lomax_metric_is_finite_where_the_second_moment_is():
+    """Lomax (README example): Q = λ((1 − u)^(−1/α) − 1), so g_λλ = E Z² =
+    2/((α − 1)(α − 2)) for α > 2, and at α = 3, λ = 1 the metric is
+    [[2/3, −3/4], [−3/4, 1]] (mpmath quadrature of ∫ ∂_iQ ∂_jQ du here). The
+    conjunction of the moment conditions once reduced to False (SymPy 1.14's
+    reduce_inequalities) and the metric was refused as infinite everywhere."""
+    lomax = Family.continuous(
+        "alpha / lam * (1 + x / lam)**(-(alpha + 1))",
+        variable="x",
+        support=("0", "oo"),
+        parameters={"alpha": "positive", "lam": "positive"},
+        name="lomax",
+    )
+    metric = wasserstein_metric(lomax)
+    assert str(metric.finite_part[1]) == "alpha > 2"
+
+    def dq(t, which):
+        """∂Q at u = 1 − e^(−t): ∂_αQ = −λ t e^(t/α)/α², ∂_λQ = e^(t/α) − 1."""
+        a = mpmath.mpf(3)
+        return -t * mpmath.exp(t / a) / a**2 if which else mpmath.expm1(t / a)
+
+    with mpmath.workdps(30):
+        expected = [
+            [
+                mpmath.quad(
+                    lambda t, i=i, j=j: dq(t, i) * dq(t, j) * mpmath.exp(-t),
+                    [0, 1, 10, mpmath.inf],
+                )
+                for j in (1, 0)
+            ]
+            for i in (1, 0)
+        ]
+    value = metric.evaluate({"alpha": 3.0, "lam": 1.0})
+    np.testing.assert_allclose(value, np.array(expected, dtype=float), rtol=1e-12)
+    assert metric.scalar_curvature == 0

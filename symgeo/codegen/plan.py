@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from ..geometry import finite_branch
 from .printers import CodegenError
 from .quadrature import lower_integral
 from .rewrite import stabilise
@@ -168,9 +169,7 @@ def finite_region(metric):
     >>> finite_region(type("M", (), {"matrix": sp.Matrix([[entry]])})())
     (Matrix([[1/(alpha - 2)]]), alpha > 2)
     """
-    regions = set()
-    matrix = metric.matrix.copy()
-    for index, entry in enumerate(metric.matrix):
+    for entry in metric.matrix:
         if _is_nested_integral(entry):
             raise CodegenError(
                 "an entry is a nested integral (an integral of integrals, such as "
@@ -178,23 +177,13 @@ def finite_region(metric):
                 "and curvature have no practical symbolic form; no kernel is "
                 "generated (evaluate the metric itself with Metric.evaluate)"
             )
-        if not isinstance(entry, sp.Piecewise):
-            continue
-        pieces = entry.args
-        if len(pieces) != 2 or pieces[1] != (sp.oo, sp.true):
-            raise CodegenError(
-                f"the entry {entry} is piecewise in a way the kernels cannot "
-                "evaluate; only Piecewise((g, region), (oo, True)) is supported"
-            )
-        regions.add(pieces[0][1])
-        matrix[index] = pieces[0][0]
-    if len(regions) > 1:
+    try:
+        return finite_branch(metric.matrix)
+    except ValueError as exc:
         raise CodegenError(
-            "the entries are finite in different regions "
-            f"({', '.join(map(str, regions))}); the kernels need one region where "
-            "the whole metric is finite"
-        )
-    return matrix, regions.pop() if regions else sp.true
+            f"{exc}: the kernels need one region where the whole metric is "
+            "finite, Piecewise((g, region), (oo, True)) entries only"
+        ) from None
 
 
 def _is_nested_integral(expr):
