@@ -12,8 +12,16 @@ from .budget import BudgetExceeded, time_budget
 
 
 def _shortest(candidates):
+    """The candidate with the fewest operations, then the fewest function
+    calls (1/α² before B(1, α)/α), minus signs and characters."""
     return min(
-        candidates, key=lambda e: (sp.count_ops(e), str(e).count("-"), len(str(e)))
+        candidates,
+        key=lambda e: (
+            sp.count_ops(e),
+            len(e.atoms(sp.Function)),
+            str(e).count("-"),
+            len(str(e)),
+        ),
     )
 
 
@@ -75,6 +83,7 @@ def tidy(expr, seconds=5.0):
         sp.factor,
         _flip_signs,
         sp.gammasimp,
+        _beta_as_gammas,
         lambda e: sp.factor_terms(sp.expand(e)),
     )
     current = expr
@@ -86,6 +95,20 @@ def tidy(expr, seconds=5.0):
             continue
         candidates.append(current)
     return _shortest(candidates)
+
+
+def _beta_as_gammas(expr):
+    """B(a, b) = Γ(a)Γ(b)/Γ(a + b), then gammasimp: B(1, α)/α becomes α⁻².
+
+    >>> alpha = sp.Symbol("alpha", positive=True)
+    >>> _beta_as_gammas(sp.beta(1, alpha) / alpha)
+    alpha**(-2)
+    """
+    if not expr.has(sp.beta):
+        return expr
+    return sp.gammasimp(
+        expr.replace(sp.beta, lambda a, b: sp.gamma(a) * sp.gamma(b) / sp.gamma(a + b))
+    )
 
 
 def thorough(expr, seconds=30.0):
