@@ -52,6 +52,23 @@ def parse_point(text):
     return point
 
 
+def positive_count(text):
+    """An argparse type: a whole number of at least 1 (segments, points).
+
+    >>> positive_count("4")
+    4
+    """
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number of at least 1; give 1 or more, like 10"
+        )
+    return count
+
+
 # -- commands ---------------------------------------------------------------
 
 
@@ -517,7 +534,9 @@ def build_parser():
     sub.add_argument("--metric", choices=metric_choices, default="fisher")
     sub.add_argument("--from", required=True, help="start point, like mu=0,sigma=1")
     sub.add_argument("--to", required=True, help="end point, like mu=3,sigma=1")
-    sub.add_argument("--steps", type=int, default=10, help="segments of the path")
+    sub.add_argument(
+        "--steps", type=positive_count, default=10, help="segments of the path"
+    )
     sub.add_argument("--plot", help="draw paths and densities into this image file")
     sub.set_defaults(run=cmd_geodesic)
 

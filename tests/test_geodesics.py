@@ -311,3 +311,13 @@ def test_distance_solution_reports_the_method(fisher):
     solution = distance_solution(fisher("gamma"), [1.0, 1.0], [2.0, 3.0])
     assert "shooting" in solution.method
     assert solution.estimated_error < 1e-10
+
+
+@pytest.mark.parametrize("steps", ["-2", "0", "two"])
+def test_cli_geodesic_rejects_fewer_than_one_step(capsys, steps):
+    argv = ["geodesic", "normal", "--from", "mu=0,sigma=1", "--to", "mu=1,sigma=1"]
+    with pytest.raises(SystemExit) as stop:
+        main([*argv, "--steps", steps])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert "--steps" in err and "at least 1" in err and "Traceback" not in err
