@@ -934,8 +934,11 @@ def _where(metric, point):
 FIRST_GUESS_SEGMENTS = 16
 """Segments of the discrete geodesic that starts the shooting."""
 
-FIRST_GUESS_ACCURACY = 1e-2
-"""Its Newton iteration stops at steps below this times |u_b − u_a|∞."""
+FIRST_GUESS_ACCURACY = 0.1
+"""Its Newton iteration stops at steps below this times |u_b − u_a|∞ (the
+shooting corrects the rest: 0.1 gave 10 to 25 % more gamma distances per
+CPU-second than 1e-2 on two seeds of the benchmark, same accuracy; 0.3 sent
+hard pairs to the fallbacks)."""
 
 GUESS_SEGMENTS = 16
 """Segments of the discrete geodesic that gives a failed shooting its start."""
