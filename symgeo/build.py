@@ -59,6 +59,7 @@ from .codegen import CodegenError, generated_sources, verify_kernels
 from .codegen.crosscheck import round_error
 from .errors import DerivationError, MetricUndefined, SpecError
 from .family import Family
+from .outputs import check_output_folder, writing
 from .registry import METRIC_BUILDERS
 
 log = logging.getLogger(__name__)
@@ -368,9 +369,17 @@ def _stable(value, key=""):
     return value
 
 
-def write_family(files, folder):
-    """Write ``files`` into ``folder``; delete files an older manifest listed."""
+def write_family(files, folder, what="the generated files"):
+    """Write ``files`` into ``folder``; delete files an older manifest listed.
+
+    ``what`` names the files in the error raised when they cannot be written.
+    """
     folder = Path(folder)
+    with writing(what, folder):
+        return _write_files(files, folder)
+
+
+def _write_files(files, folder):
     folder.mkdir(parents=True, exist_ok=True)
     old = folder / MANIFEST
     if old.is_file():
@@ -396,8 +405,9 @@ def codegen(name_or_path, folder):
             Family.builtin(str(name_or_path))
     _, _, text = read_spec(path)
     family = Family.from_toml(path)
+    check_output_folder(folder, "the kernels")
     files = family_files(derive_all(family, path.name), text)
-    return write_family(files, folder)
+    return write_family(files, folder, "the kernels")
 
 
 def spec_paths(derivations):
@@ -434,6 +444,7 @@ def build(derivations, generated, jobs=1):
     from .studies import run_study, study_paths, write_studies
 
     generated = Path(generated)
+    check_output_folder(generated, "the generated files")
     code = code_inputs()
     paths = spec_paths(derivations)
     scripts = study_paths(Path(derivations) / STUDIES)
@@ -453,8 +464,9 @@ def build(derivations, generated, jobs=1):
         if folder.is_dir() and folder.name not in names:
             shutil.rmtree(folder)
     table = generated / CLOSURE_TABLE
-    table.write_text(closure_table(generated), encoding="utf-8", newline="\n")
-    pages = write_studies(scripts, studies, generated / STUDIES)
+    with writing("the generated files", generated):
+        table.write_text(closure_table(generated), encoding="utf-8", newline="\n")
+        pages = write_studies(scripts, studies, generated / STUDIES)
     return [*written, table, *pages]
 
 
@@ -494,6 +506,7 @@ def check(derivations, generated):
     names the inputs that changed.
     """
     generated = Path(generated)
+    check_output_folder(generated, "the generated files")
     code = code_inputs()
     stale, names = [], set()
     for path in spec_paths(derivations):

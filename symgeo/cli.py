@@ -16,6 +16,7 @@ import sympy as sp
 from . import __version__
 from .catalog import builtin_names, load_family
 from .errors import MetricUndefined, SpecError, SymgeoError
+from .outputs import check_output_file, writing
 from .registry import METRIC_BUILDERS, derive_metric, metric_names
 
 log = logging.getLogger("symgeo")
@@ -177,6 +178,7 @@ def cmd_report(args):
     from .report import write_report
 
     family = load_family(args.family)
+    check_output_file(args.output, "the report")
     path = write_report(family, args.output)
     log.info("report of %s written to %s", family.name, path)
     return 0
@@ -296,6 +298,8 @@ def cmd_geodesic(args):
 
     family = load_family(args.family)
     a, b = _pair(args, family)
+    if args.plot:
+        check_output_file(args.plot, "the figure")
     chosen = metric_names() if args.metric == "all" else [args.metric]
     paths = {}
     for which in chosen:
@@ -315,7 +319,8 @@ def cmd_geodesic(args):
     if args.plot:
         from .plot import plot_geodesics
 
-        plot_geodesics(family, paths, args.plot)
+        with writing("the figure", args.plot):
+            plot_geodesics(family, paths, args.plot)
         print(f"figure written to {args.plot}")
     return 0
 

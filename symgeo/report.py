@@ -47,6 +47,7 @@ from .latex import (
     symmetric_matrix_rows,
     visual_width,
 )
+from .outputs import writing
 from .verify import has_closed_form
 
 log = logging.getLogger(__name__)
@@ -1342,13 +1343,8 @@ def write_report(family_or_derivations, path):
     """Write the report to ``path`` (.tex or .md) and return the path."""
     path = Path(path)
     text = render_report(family_or_derivations, report_format(path))
-    try:
+    with writing("the report", path):
         path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(
-            f"cannot write the report to {path} ({exc.strerror}); "
-            "check that its folder exists and is writable"
-        ) from None
     log.info("report written to %s", path)
     return path
 

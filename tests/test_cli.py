@@ -119,3 +119,55 @@ def test_user_spec_from_readme_derives(tmp_path):
     # Topp-Leone is an exponential family in a with T = log(x (2 - x)):
     # I(a) = 1/a^2 (Nadarajah and Kotz, Statistics 2003).
     assert json.loads(result.stdout)["matrix"][0][0] == pytest.approx(0.25, rel=1e-12)
+
+
+def test_geodesic_plot_into_a_missing_folder_fails_before_computing(capsys):
+    status, out, err = run(
+        capsys,
+        "geodesic",
+        "normal",
+        "--from",
+        "mu=0,sigma=1",
+        "--to",
+        "mu=1,sigma=1",
+        "--plot",
+        "/nonexistent/x.png",
+    )
+    assert status == 2 and out == ""
+    assert "the folder /nonexistent does not exist" in err
+    assert "Traceback" not in err
+
+
+def test_report_into_a_missing_folder_fails_before_computing(
+    capsys, tmp_path, monkeypatch
+):
+    import symgeo.report
+
+    def never(*args):
+        raise AssertionError("the report was computed")
+
+    monkeypatch.setattr(symgeo.report, "write_report", never)
+    target = tmp_path / "missing" / "normal.md"
+    status, _, err = run(capsys, "report", "normal", "-o", str(target))
+    assert status == 2 and "does not exist" in err
+
+
+@pytest.mark.parametrize(
+    "command", [["codegen", "normal", "-o"], ["build", "--generated"]]
+)
+def test_output_folder_below_a_file_exits_2(capsys, tmp_path, command):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    status, _, err = run(capsys, *command, str(afile / "x"))
+    assert status == 2
+    assert f"{afile} is a file, not a folder" in err and "Traceback" not in err
+
+
+def test_write_family_reports_an_os_error_in_one_sentence(tmp_path):
+    from symgeo.build import write_family
+    from symgeo.errors import SpecError
+
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    with pytest.raises(SpecError, match=r"cannot write the kernels to .*Not a dir"):
+        write_family({"a.py": ""}, afile / "x", "the kernels")
