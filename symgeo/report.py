@@ -404,6 +404,8 @@ def _metric_section(metric, kind, missing, distance=None, family=None):
     if not metric.closed_form:
         return section
 
+    region = metric.finite_part[1]
+    section["region"] = None if region is sp.true else latex(region)
     inverse = f"(g^{{{mark}}})^{{-1}}"
     section["inverse"] = symmetric_matrix_rows(
         inverse,
