@@ -111,9 +111,43 @@ def cmd_derive(args):
 def undefined_text(family, which, exc):
     """Why the ``which`` metric of ``family`` does not exist, and the distance."""
     lines = [f"The {which} metric of {family.name} does not exist: {exc.reason}"]
-    if exc.distance is not None:
+    if _readable_distance(exc):
         lines.append(f"distance between members (parameters _0, _1): {exc.distance}")
+    elif exc.distance is not None:
+        lines.append(_distance_hint(family.name))
     return "\n".join(lines)
+
+
+def undefined_message(exc, name):
+    """The one-paragraph error of a missing metric, without unreadable sums."""
+    if exc.distance is None or _readable_distance(exc):
+        return str(exc)
+    return f"{exc.reason} {_distance_hint(name)}"
+
+
+def _readable_distance(exc):
+    """Is the distance formula of ``exc`` short enough to read (no nested sums)?"""
+    return exc.distance is not None and "Sum(" not in str(exc.distance)
+
+
+def _distance_hint(name):
+    return (
+        f"'symgeo distance {name} --metric wasserstein --from ... --to ...' "
+        "computes the W2 distance between two members."
+    )
+
+
+def no_w2_geodesic(family, exc):
+    """One sentence on why ``family`` has no W2 geodesic in its parameters."""
+    if family.is_discrete:
+        return (
+            f"The W2 geodesic between two members of {family.name} leaves the "
+            "family (it puts mass between the integers), so there is no W2 path "
+            f"in its parameters; 'symgeo closure {family.name}' shows it, and "
+            f"'symgeo distance {family.name} --metric wasserstein' gives the W2 "
+            "distance."
+        )
+    return f"There is no W2 geodesic in the parameters of {family.name}: {exc.reason}"
 
 
 def cmd_closure(args):
@@ -257,9 +291,13 @@ def cmd_distance(args):
     from .geodesics import distance_solution, wasserstein_distances
 
     family = load_family(args.family)
-    metric = derive_metric(family, args.metric)
     a, b = _pair(args, family)
     record = {"family": family.name, "metric": args.metric}
+    if family.is_discrete and args.metric == "wasserstein":
+        record.update(_discrete_w2(family, a, b))
+        title = f"Wasserstein-2 distance between members of {family.name}"
+        return _print_distance(args, record, title)
+    metric = derive_metric(family, args.metric)
     one_dimensional = family.kind == "continuous" and args.metric == "wasserstein"
     if one_dimensional:
         w2 = wasserstein_distances(
@@ -280,12 +318,37 @@ def cmd_distance(args):
             method=solution.method,
             estimated_error=float(solution.estimated_error),
         )
+    return _print_distance(args, record, metric.title)
+
+
+DISCRETE_W2_METHOD = (
+    "extrinsic W2 distance between the members, (∫₀¹ |Q_a(u) − Q_b(u)|² du)^½ "
+    "summed over the jumps of the two cdfs; the family is discrete, so no "
+    "pullback W2 metric and no intrinsic geodesic in the family exists"
+)
+
+
+def _discrete_w2(family, a, b):
+    """The record fields of W2 between two members of a discrete family."""
+    from .closure import discrete_w2_distance
+
+    distance, error = discrete_w2_distance(family, a, b)
+    return {
+        "distance": distance,
+        "method": DISCRETE_W2_METHOD,
+        "estimated_error": error,
+        "extrinsic_w2": distance,
+    }
+
+
+def _print_distance(args, record, title):
+    """Print a distance record as JSON or as text; the exit status."""
     if args.json:
         print(json.dumps(record, indent=2))
         return 0
-    print(f"{metric.title}: d = {record['distance']:.15g} ({record['method']})")
+    print(f"{title}: d = {record['distance']:.15g} ({record['method']})")
     print(f"estimated error {record['estimated_error']:.2g}")
-    if one_dimensional:
+    if "intrinsic" in record:
         print(
             f"W2 (extrinsic) = {record['extrinsic_w2']:.15g}, intrinsic = "
             f"{record['intrinsic']:.15g}, gap = {record['gap']:.3g}"
@@ -301,9 +364,17 @@ def cmd_geodesic(args):
     if args.plot:
         check_output_file(args.plot, "the figure")
     chosen = metric_names() if args.metric == "all" else [args.metric]
-    paths = {}
+    paths, missing = {}, []
     for which in chosen:
-        metric = derive_metric(family, which)
+        try:
+            metric = derive_metric(family, which)
+        except MetricUndefined as exc:
+            if which != "wasserstein":
+                raise
+            if args.metric != "all":
+                raise MetricUndefined(no_w2_geodesic(family, exc)) from exc
+            missing.append(no_w2_geodesic(family, exc))
+            continue
         if metric.closed_form:
             paths[which] = geodesic(metric, a, b, steps=args.steps)
         else:
@@ -316,6 +387,8 @@ def cmd_geodesic(args):
         times = np.linspace(0, 1, len(paths[which]))
         for t, point in zip(times, paths[which], strict=True):
             print(f"  {t:<6.3f}  " + "  ".join(f"{x:16.10g}" for x in point))
+    for sentence in missing:
+        print(sentence)
     if args.plot:
         from .plot import plot_geodesics
 
@@ -576,7 +649,10 @@ def main(argv=None):
     except SymgeoError as exc:
         if args.debug:
             raise
-        print(f"symgeo: error: {exc}", file=sys.stderr)
+        message = exc
+        if isinstance(exc, MetricUndefined):
+            message = undefined_message(exc, getattr(args, "family", "FAMILY"))
+        print(f"symgeo: error: {message}", file=sys.stderr)
         return 2 if isinstance(exc, SpecError) else 1
     except KeyboardInterrupt:
         print("symgeo: interrupted", file=sys.stderr)

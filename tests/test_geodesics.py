@@ -321,3 +321,53 @@ def test_cli_geodesic_rejects_fewer_than_one_step(capsys, steps):
     err = capsys.readouterr().err
     assert stop.value.code == 2
     assert "--steps" in err and "at least 1" in err and "Traceback" not in err
+
+
+def _w2_distance_json(capsys, family, start, end):
+    argv = ["distance", family, "--metric", "wasserstein", "--json"]
+    code = main([*argv, "--from", start, "--to", end])
+    return code, json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("p, q", [(0.2, 0.6), (0.9, 0.35)])
+def test_cli_w2_distance_of_bernoulli_is_the_root_of_the_gap(capsys, p, q):
+    # Both quantiles are 0 below the mass at 0 and 1 above: W2² = |p − q|.
+    code, record = _w2_distance_json(capsys, "bernoulli", f"p={p}", f"p={q}")
+    assert code == 0 and record["metric"] == "wasserstein"
+    assert relative(record["distance"], np.sqrt(abs(p - q))) < 1e-15
+    assert "extrinsic" in record["method"] and "no pullback" in record["method"]
+    assert record["estimated_error"] < 1e-15
+
+
+def test_cli_w2_distance_of_poisson_matches_scipy_quantiles(capsys):
+    # ∫₀¹ (Q_a − Q_b)² du with scipy's ppf: both quantiles are constant between
+    # the merged cdf values, so the midpoint of each piece gives its value; the
+    # pieces past the last level below 1 in double precision hold < 1e-16.
+    from scipy.stats import poisson
+
+    k = np.arange(40)
+    levels = np.unique(np.r_[0.0, poisson.cdf(k, 1.0), poisson.cdf(k, 2.5)])
+    levels = levels[levels < 1]
+    middle = (levels[:-1] + levels[1:]) / 2
+    gaps = poisson.ppf(middle, 1.0) - poisson.ppf(middle, 2.5)
+    expected = np.sqrt(np.sum(np.diff(levels) * gaps**2))
+
+    code, record = _w2_distance_json(capsys, "poisson", "lam=1", "lam=2.5")
+    assert code == 0
+    assert relative(record["distance"], expected) < 1e-12
+    assert record["estimated_error"] < 1e-10
+
+
+def test_cli_geodesic_all_of_poisson_prints_fisher_and_explains_w2(capsys):
+    argv = ["geodesic", "poisson", "--metric", "all", "--steps", "2"]
+    code = main([*argv, "--from", "lam=1", "--to", "lam=2.5"])
+    out = capsys.readouterr().out
+    assert code == 0 and "Fisher metric of poisson" in out
+    assert "leaves the family" in out and "symgeo closure poisson" in out
+
+
+def test_cli_error_of_discrete_w2_has_no_raw_sums(capsys):
+    code = main(["eval", "poisson", "--metric", "wasserstein", "--at", "lam=1"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Sum(" not in err
+    assert "symgeo distance poisson --metric wasserstein" in err
