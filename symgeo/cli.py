@@ -178,12 +178,35 @@ def cmd_eval(args):
     else:
         print(f"{metric.title} at {args.at}:")
         print(matrix)
-        if not np.all(np.isfinite(matrix)):
-            print(
-                "Infinite entries: "
-                + " ".join(metric.notes or ["see 'symgeo derive'."])
-            )
+    if not np.all(np.isfinite(matrix)):
+        _explain_infinite_entries(metric, matrix, args)
     return 0
+
+
+def _explain_infinite_entries(metric, matrix, args):
+    """The metric's notes on its infinite entries, else an overflow warning.
+
+    The notes go with the matrix (stdout) unless stdout is JSON; the warning
+    always goes to stderr.
+    """
+    if metric.notes:
+        where = sys.stderr if args.json else sys.stdout
+        print("Infinite entries: " + " ".join(metric.notes), file=where)
+        return
+    names = [str(c) for c in metric.coordinates]
+    entries = [
+        f"g[{names[i]},{names[j]}] = {matrix[i, j]}"
+        for i, j in zip(*np.nonzero(~np.isfinite(matrix)), strict=True)
+        if i <= j
+    ]
+    which = "entry" if len(entries) == 1 else "entries"
+    verb = "overflows" if len(entries) == 1 else "overflow"
+    print(
+        f"symgeo: warning: the {which} {', '.join(entries)} of the {metric.title} "
+        f"{verb} double precision at {args.at}; the metric is finite there, so "
+        "evaluate it with the mpmath kernels of 'symgeo codegen' for its value",
+        file=sys.stderr,
+    )
 
 
 def cmd_compare(args):

@@ -171,3 +171,20 @@ def test_write_family_reports_an_os_error_in_one_sentence(tmp_path):
     afile.write_text("")
     with pytest.raises(SpecError, match=r"cannot write the kernels to .*Not a dir"):
         write_family({"a.py": ""}, afile / "x", "the kernels")
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_eval_overflow_is_named_on_stderr(capsys, json_flag):
+    # ψ₁(k) ≈ 1/k² = 1e600 at k = 1e-300: finite, but beyond double precision.
+    at = "k=1e-300,b=1e300"
+    status, out, err = run(capsys, "eval", "gamma", "--at", at, *json_flag)
+    assert status == 0
+    assert "g[k,k] = inf" in err and "overflows double precision" in err
+    assert "Infinite entries" not in out
+
+
+def test_eval_infinite_entries_of_pareto_keep_their_note(capsys):
+    args = ["eval", "pareto", "--metric", "wasserstein", "--at", "alpha=1"]
+    status, out, err = run(capsys, *args)
+    assert status == 0 and "Infinite entries: the W2 metric is finite only" in out
+    assert "overflow" not in err
