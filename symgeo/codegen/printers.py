@@ -110,17 +110,23 @@ def _unsupported(expr, target):
 class NumpyPrinter(PythonCodePrinter):
     """Print an expression as numpy source; ``used`` collects helper names.
 
+    With ``series_zeta``, ψ₁ and ψ₂ call the module's ``_hurwitz_zeta`` helper
+    (a series on large batches, scipy on small ones) instead of scipy's zeta.
+
     >>> k, b = sp.symbols("k b", positive=True)
     >>> NumpyPrinter().doprint(sp.polygamma(1, k) / b**3 + sp.pi**2 / 6)
     '1.6449340668482264 + _sc.zeta(2.0, k)/(b*b*b)'
+    >>> NumpyPrinter(series_zeta=True).doprint(sp.polygamma(2, k))
+    '(-2.0*_hurwitz_zeta(3.0, k))'
     """
 
     printmethod = "_numpycode"
     target = "numpy"
 
-    def __init__(self, settings=None):
+    def __init__(self, settings=None, *, series_zeta=False):
         super().__init__({"strict": True, **(settings or {})})
         self.used = set()
+        self.series_zeta = series_zeta
 
     def _print(self, expr, **kwargs):
         if isinstance(expr, sp.Basic) and expr.is_number and not expr.is_Integer:
@@ -173,6 +179,9 @@ class NumpyPrinter(PythonCodePrinter):
             n = int(order)
             factor = (-1) ** (n + 1) * sp.factorial(n)
             zeta = f"_sc.zeta({float(n + 1)!r}, {args[1]})"
+            if self.series_zeta and n in (1, 2):
+                self.used.add("hurwitz_zeta")
+                zeta = f"_hurwitz_zeta({float(n + 1)!r}, {args[1]})"
             return zeta if factor == 1 else f"({float(factor)!r}*{zeta})"
         if isinstance(expr, (ScaledBesselI, sp.besseli, sp.besselj, sp.besselk)):
             args[0] = repr(float(expr.args[0])) if expr.args[0].is_number else args[0]

@@ -117,7 +117,7 @@ class _Context(dict):
 
 def _context(plan):
     family = plan.metric.family
-    numpy_printer = NumpyPrinter()
+    numpy_printer = NumpyPrinter(series_zeta=True)
     example = _example_point(family, plan.region)
     region = [
         _region_test(plan, r, numpy_printer) for r in sp.And.make_args(plan.region)
