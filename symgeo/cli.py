@@ -421,11 +421,19 @@ def cmd_geodesic(args):
     return 0
 
 
+NOTHING_VERIFIED = (
+    "no closed-form entries: every entry is evaluated by quadrature, so there is "
+    "nothing to verify"
+)
+
+
 def verification_text(metric, check):
     """Terminal table of a derivation check and a kernel check."""
     lines = [f"{metric.title}:"]
     v = metric.verification
-    if v is not None:
+    if v is not None and not v.points:
+        lines.append(f"  closed form: {NOTHING_VERIFIED}")
+    elif v is not None:
         lines.append(
             f"  closed form vs {v.method}: {len(v.points)} points, worst relative "
             f"error {v.worst_relative_error:.1e}"
@@ -496,8 +504,10 @@ def metric_text(metric):
     lines = [str(metric), ""]
     for (i, j), strategy in sorted(metric.provenance.items()):
         lines.append(f"  g[{i},{j}] by {strategy}")
-    if metric.verification is not None:
-        v = metric.verification
+    v = metric.verification
+    if v is not None and not v.points:
+        lines.append(NOTHING_VERIFIED)
+    elif v is not None:
         lines.append(
             f"verified at {len(v.points)} points by {v.method}: worst relative "
             f"error {v.worst_relative_error:.1e}"

@@ -188,3 +188,17 @@ def test_eval_infinite_entries_of_pareto_keep_their_note(capsys):
     status, out, err = run(capsys, *args)
     assert status == 0 and "Infinite entries: the W2 metric is finite only" in out
     assert "overflow" not in err
+
+
+def test_derive_without_closed_forms_says_there_is_nothing_to_verify(tmp_path, capsys):
+    # SymPy finds no antiderivative of the Fisher integrand of this density.
+    spec = tmp_path / "wavy.toml"
+    spec.write_text(
+        'name = "wavy"\nsupport = ["0", "oo"]\n'
+        'density = "exp(-x) * (1 + a*sin(x)) / (1 + a/2)"\n'
+        '[parameters]\na = "(0, 1)"\n'
+    )
+    status, out, _ = run(capsys, "derive", str(spec))
+    assert status == 0
+    assert "no closed-form entries: every entry is evaluated by quadrature" in out
+    assert "verified at 0 points" not in out
