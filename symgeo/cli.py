@@ -517,6 +517,9 @@ def metric_text(metric):
     if not metric.closed_form:
         lines.append("some entries have no closed form; they evaluate by quadrature")
         return "\n".join(lines)
+    region = metric.finite_part[1]
+    if region is not sp.true:
+        lines += ["", f"where the metric is finite ({region}):"]
     lines += ["", "Christoffel symbols Γ^k_ij (non-zero, i <= j):"]
     for (k, i, j), value in metric.nonzero_christoffels():
         names = [_coordinate_name(metric, a) for a in (k, i, j)]

@@ -504,9 +504,7 @@ def _root(g, a, b, lo, hi):
         ends = a, b
     start, end = float(ends[0]), float(ends[1])
     span = max(abs(start), abs(end), 1e-300)
-    t = brentq(
-        lambda t: float(g(chart(t))), start, end, xtol=1e-15 * span, rtol=1e-15
-    )
+    t = brentq(lambda t: float(g(chart(t))), start, end, xtol=1e-15 * span, rtol=1e-15)
     return chart(t)
 
 
