@@ -172,7 +172,8 @@ def run(page, size=1.0):
     )
     page.finding = (
         f"location families: Fisher-Rao = √I · W2 along the same paths (ratio "
-        f"checked to {worst:.0e}); with the scale free the Fisher geodesic of a "
+        f"checked: worst relative difference {worst:.0e}); with the scale free the "
+        "Fisher geodesic of a "
         f"translation rises by {min(rises):.2f}-{max(rises):.2f} in scale while the "
         "W2 one stays flat"
     )

@@ -85,10 +85,10 @@ def metric_unchecked(a, b, out=None):
 
 
 def _metric_block(a, b, out):
-    _x3 = -_sc.zeta(2.0, a + b)
-    out[..., 0, 0] = _x3 + _sc.zeta(2.0, a)
+    _x3 = -_hurwitz_zeta(2.0, a + b)
+    out[..., 0, 0] = _x3 + _hurwitz_zeta(2.0, a)
     out[..., 0, 1] = out[..., 1, 0] = _x3
-    out[..., 1, 1] = _x3 + _sc.zeta(2.0, b)
+    out[..., 1, 1] = _x3 + _hurwitz_zeta(2.0, b)
 
 
 def inverse_metric(a, b, out=None):
@@ -122,10 +122,10 @@ def inverse_metric_unchecked(a, b, out=None):
 
 
 def _inverse_metric_block(a, b, out):
-    _x0 = _sc.zeta(2.0, a)
-    _x2 = _sc.zeta(2.0, a + b)
+    _x0 = _hurwitz_zeta(2.0, a)
+    _x2 = _hurwitz_zeta(2.0, a + b)
     _x3 = -_x2
-    _x5 = _sc.zeta(2.0, b)
+    _x5 = _hurwitz_zeta(2.0, b)
     _x7 = _x0*_x2 - _x0*_x5 + _x2*_x5
     _x8 = (1/_x7)
     out[..., 0, 0] = -_x8*(_x3 + _x5)
@@ -164,16 +164,16 @@ def christoffel_unchecked(a, b, out=None):
 
 
 def _christoffel_block(a, b, out):
-    _x0 = _sc.zeta(2.0, a)
+    _x0 = _hurwitz_zeta(2.0, a)
     _x1 = a + b
-    _x2 = _sc.zeta(2.0, _x1)
-    _x5 = _sc.zeta(2.0, b)
-    _x9 = (-2.0*_sc.zeta(3.0, a))
-    _x10 = (-2.0*_sc.zeta(3.0, _x1))
+    _x2 = _hurwitz_zeta(2.0, _x1)
+    _x5 = _hurwitz_zeta(2.0, b)
+    _x9 = (-2.0*_hurwitz_zeta(3.0, a))
+    _x10 = (-2.0*_hurwitz_zeta(3.0, _x1))
     _x11 = _x10*_x5
     _x12 = _x2*_x9
     _x13 = (0.5)/(_x0*_x2 - _x0*_x5 + _x2*_x5)
-    _x14 = (-2.0*_sc.zeta(3.0, b))
+    _x14 = (-2.0*_hurwitz_zeta(3.0, b))
     _x15 = _x14*_x2
     _x16 = _x0*_x10
     out[..., 0, 0, 0] = _x13*(_x11 + _x12 - _x5*_x9)
@@ -228,16 +228,16 @@ def _geodesic_rhs_block(y, out):
     b = y[..., 1]
     da = y[..., 2]
     db = y[..., 3]
-    _x0 = _sc.zeta(2.0, a)
+    _x0 = _hurwitz_zeta(2.0, a)
     _x1 = a + b
-    _x2 = _sc.zeta(2.0, _x1)
-    _x5 = _sc.zeta(2.0, b)
-    _x9 = (-2.0*_sc.zeta(3.0, a))
-    _x10 = (-2.0*_sc.zeta(3.0, _x1))
+    _x2 = _hurwitz_zeta(2.0, _x1)
+    _x5 = _hurwitz_zeta(2.0, b)
+    _x9 = (-2.0*_hurwitz_zeta(3.0, a))
+    _x10 = (-2.0*_hurwitz_zeta(3.0, _x1))
     _x11 = _x10*_x5
     _x12 = _x2*_x9
     _x13 = (0.5)/(_x0*_x2 - _x0*_x5 + _x2*_x5)
-    _x14 = (-2.0*_sc.zeta(3.0, b))
+    _x14 = (-2.0*_hurwitz_zeta(3.0, b))
     _x15 = _x14*_x2
     _x16 = _x0*_x10
     out[..., 0] = da
@@ -277,13 +277,13 @@ def scalar_curvature_unchecked(a, b, out=None):
 
 
 def _scalar_curvature_block(a, b, out):
-    _x0 = _sc.zeta(2.0, a)
+    _x0 = _hurwitz_zeta(2.0, a)
     _x1 = a + b
-    _x2 = _sc.zeta(2.0, _x1)
-    _x5 = _sc.zeta(2.0, b)
-    _x9 = (-2.0*_sc.zeta(3.0, a))
-    _x10 = (-2.0*_sc.zeta(3.0, _x1))
-    _x14 = (-2.0*_sc.zeta(3.0, b))
+    _x2 = _hurwitz_zeta(2.0, _x1)
+    _x5 = _hurwitz_zeta(2.0, b)
+    _x9 = (-2.0*_hurwitz_zeta(3.0, a))
+    _x10 = (-2.0*_hurwitz_zeta(3.0, _x1))
+    _x14 = (-2.0*_hurwitz_zeta(3.0, b))
     out[...] = -0.5*(-_x0*_x10*_x14 - _x10*_x5*_x9 + _x14*_x2*_x9)/(_x0*_x2 - _x0*_x5 + _x2*_x5)**2
 
 
@@ -320,3 +320,49 @@ def _outside(name, values, inside, domain, allowed):
     raise ValueError(
         f"parameter '{name}' = {bad!r} is outside its domain {domain}; give {allowed}"
     )
+
+
+# B_2, B_4, ..., B_28: the Bernoulli numbers of the Euler-Maclaurin tail
+_BERNOULLI = (
+    1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510,
+    43867 / 798, -174611 / 330, 854513 / 138, -236364091 / 2730, 8553103 / 6,
+    -23749461029 / 870,
+)
+_ZETA_TAIL = {}
+
+
+def _hurwitz_zeta(s, x):
+    """zeta(s, x) = sum_j (x + j)^-s for s = 2 (psi_1) and s = 3 (-psi_2 / 2).
+
+    Below 128 points, or with x <= 0 anywhere, scipy.special.zeta. Otherwise the
+    first 8 terms are summed and the rest is the Euler-Maclaurin tail at
+    z = x + 8, z^(1-s) (1/(s-1) + 1/(2z) + sum_k c_k z^-2k) with
+    c_k = B_2k s (s+1) ... (s+2k-2) / (2k)! to k = 14 (below 1e-16 relative at
+    z >= 8): the same accuracy, and several times faster on large batches.
+    """
+    x = np.asarray(x, dtype=float)
+    if x.size < 128 or not (x > 0).all():
+        return _sc.zeta(s, x)
+    tail = _ZETA_TAIL.get(s)
+    if tail is None:
+        tail, rising, factorial = [], 1.0, 1.0
+        for k, bernoulli in enumerate(_BERNOULLI, start=1):
+            rising *= (s + 2 * k - 3) * (s + 2 * k - 2) if k > 1 else s
+            factorial *= (2 * k - 1) * (2 * k)
+            tail.append(bernoulli * rising / factorial)
+        tail = _ZETA_TAIL[s] = tuple(tail)
+    z = x + 8.0
+    r = 1.0 / z
+    r2 = r * r
+    series = np.full_like(z, tail[-1])
+    for c in tail[-2::-1]:
+        series *= r2
+        series += c
+    out = r ** (s - 1) * (1.0 / (s - 1) + r * (0.5 + r * series))
+    for j in range(8):
+        q = 1.0 / (x + j)
+        term = q * q
+        if s == 3.0:
+            term *= q
+        out += term
+    return out
