@@ -246,10 +246,18 @@ def _reduce(condition):
         return sp.true
     if region is sp.S.EmptySet:
         return sp.false
-    reduced = region.as_relational(symbol)
-    parts = sp.And.make_args(reduced)
+    parts = [
+        _symbol_first(p, symbol) for p in sp.And.make_args(region.as_relational(symbol))
+    ]
     kept = [p for p in parts if not p.has(sp.oo) and p != sp.Gt(symbol, 0)]
-    return sp.And(*kept) if len(kept) < len(parts) else reduced
+    return sp.And(*(kept if len(kept) < len(parts) else parts))
+
+
+def _symbol_first(relation, symbol):
+    """``2 < alpha`` as ``alpha > 2``."""
+    if isinstance(relation, sp.core.relational.Relational) and relation.rhs == symbol:
+        return relation.reversed
+    return relation
 
 
 def _restrict(matrix, coordinates, region, form):
@@ -445,7 +453,7 @@ def quantile_integral(integrand, *, budget=20.0, integrate=True):
     (pi**2/3, 'beta table', True)
     >>> alpha = sp.Symbol("alpha", positive=True)
     >>> quantile_integral(sp.diff((1 - U) ** (-1 / alpha), alpha) ** 2)
-    (2/(alpha*(alpha - 2)**3), 'beta table', 2 < alpha)
+    (2/(alpha*(alpha - 2)**3), 'beta table', alpha > 2)
     """
     raw = sp.sympify(integrand)
     integrand = sp.expand(sp.expand_log(raw, force=True))
