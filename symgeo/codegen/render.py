@@ -438,11 +438,14 @@ def _function(plan, name, example, printer):
 
 
 def _block_size(tail):
-    """Points per block: about 2 MiB of output, between 2048 and 16384 points."""
+    """Points per block: about 512 KiB of output, between 2048 and 16384 points,
+    so that the output and the block's temporaries stay in a core's L2 cache
+    (8192 points of 2-D Christoffel symbols ran 8 % faster than 16384 on a
+    2 MiB L2)."""
     values = 1
     for extent in tail:
         values *= extent
-    return min(16384, max(2048, 2**21 // (8 * values)))
+    return min(16384, max(2048, 2**19 // (8 * values)))
 
 
 def _assignments(kf, printer):
