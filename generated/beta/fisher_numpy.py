@@ -160,7 +160,7 @@ def christoffel_unchecked(a, b, out=None):
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
     out = _output(out, (a, b,), (2, 2, 2))
-    return _blocked(_christoffel_block, (a, b,), out, (2, 2, 2), 16384)
+    return _blocked(_christoffel_block, (a, b,), out, (2, 2, 2), 8192)
 
 
 def _christoffel_block(a, b, out):

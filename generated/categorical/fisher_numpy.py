@@ -158,7 +158,7 @@ def christoffel_unchecked(p1, p2, out=None):
     p1 = np.asarray(p1, dtype=float)
     p2 = np.asarray(p2, dtype=float)
     out = _output(out, (p1, p2,), (2, 2, 2))
-    return _blocked(_christoffel_block, (p1, p2,), out, (2, 2, 2), 16384)
+    return _blocked(_christoffel_block, (p1, p2,), out, (2, 2, 2), 8192)
 
 
 def _christoffel_block(p1, p2, out):

@@ -156,7 +156,7 @@ def christoffel_unchecked(x0, gamma, out=None):
     x0 = np.asarray(x0, dtype=float)
     gamma = np.asarray(gamma, dtype=float)
     out = _output(out, (x0, gamma,), (2, 2, 2))
-    return _blocked(_christoffel_block, (x0, gamma,), out, (2, 2, 2), 16384)
+    return _blocked(_christoffel_block, (x0, gamma,), out, (2, 2, 2), 8192)
 
 
 def _christoffel_block(x0, gamma, out):

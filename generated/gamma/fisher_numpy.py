@@ -155,7 +155,7 @@ def christoffel_unchecked(k, b, out=None):
     k = np.asarray(k, dtype=float)
     b = np.asarray(b, dtype=float)
     out = _output(out, (k, b,), (2, 2, 2))
-    return _blocked(_christoffel_block, (k, b,), out, (2, 2, 2), 16384)
+    return _blocked(_christoffel_block, (k, b,), out, (2, 2, 2), 8192)
 
 
 def _christoffel_block(k, b, out):

@@ -100,7 +100,7 @@ def metric_unchecked(mu1, mu2, s11, s12, s22, out=None):
     s12 = np.asarray(s12, dtype=float)
     s22 = np.asarray(s22, dtype=float)
     out = _output(out, (mu1, mu2, s11, s12, s22,), (5, 5))
-    return _blocked(_metric_block, (mu1, mu2, s11, s12, s22,), out, (5, 5), 10485)
+    return _blocked(_metric_block, (mu1, mu2, s11, s12, s22,), out, (5, 5), 2621)
 
 
 def _metric_block(mu1, mu2, s11, s12, s22, out):
@@ -164,7 +164,7 @@ def inverse_metric_unchecked(mu1, mu2, s11, s12, s22, out=None):
     s12 = np.asarray(s12, dtype=float)
     s22 = np.asarray(s22, dtype=float)
     out = _output(out, (mu1, mu2, s11, s12, s22,), (5, 5))
-    return _blocked(_inverse_metric_block, (mu1, mu2, s11, s12, s22,), out, (5, 5), 10485)
+    return _blocked(_inverse_metric_block, (mu1, mu2, s11, s12, s22,), out, (5, 5), 2621)
 
 
 def _inverse_metric_block(mu1, mu2, s11, s12, s22, out):
@@ -223,7 +223,7 @@ def christoffel_unchecked(mu1, mu2, s11, s12, s22, out=None):
     s12 = np.asarray(s12, dtype=float)
     s22 = np.asarray(s22, dtype=float)
     out = _output(out, (mu1, mu2, s11, s12, s22,), (5, 5, 5))
-    return _blocked(_christoffel_block, (mu1, mu2, s11, s12, s22,), out, (5, 5, 5), 2097)
+    return _blocked(_christoffel_block, (mu1, mu2, s11, s12, s22,), out, (5, 5, 5), 2048)
 
 
 def _christoffel_block(mu1, mu2, s11, s12, s22, out):
@@ -290,12 +290,12 @@ def geodesic_rhs_unchecked(t, y, out=None):
     if y.shape[-1:] != (10,):
         raise ValueError(f"y has shape {y.shape}; give states of shape (..., 10)")
     out = _output(out, (y[..., 0],), (10,))
-    if y.size <= 16384 * 10 or not out.flags.c_contiguous:
+    if y.size <= 6553 * 10 or not out.flags.c_contiguous:
         _geodesic_rhs_block(y, out)
         return out
     states, results = y.reshape(-1, 10), out.reshape(-1, 10)
-    for start in range(0, len(states), 16384):
-        stop = start + 16384
+    for start in range(0, len(states), 6553):
+        stop = start + 6553
         _geodesic_rhs_block(states[start:stop], results[start:stop])
     return out
 

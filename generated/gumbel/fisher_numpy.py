@@ -156,7 +156,7 @@ def christoffel_unchecked(mu, beta, out=None):
     mu = np.asarray(mu, dtype=float)
     beta = np.asarray(beta, dtype=float)
     out = _output(out, (mu, beta,), (2, 2, 2))
-    return _blocked(_christoffel_block, (mu, beta,), out, (2, 2, 2), 16384)
+    return _blocked(_christoffel_block, (mu, beta,), out, (2, 2, 2), 8192)
 
 
 def _christoffel_block(mu, beta, out):

@@ -154,7 +154,7 @@ def christoffel_unchecked(mu, lam, out=None):
     mu = np.asarray(mu, dtype=float)
     lam = np.asarray(lam, dtype=float)
     out = _output(out, (mu, lam,), (2, 2, 2))
-    return _blocked(_christoffel_block, (mu, lam,), out, (2, 2, 2), 16384)
+    return _blocked(_christoffel_block, (mu, lam,), out, (2, 2, 2), 8192)
 
 
 def _christoffel_block(mu, lam, out):

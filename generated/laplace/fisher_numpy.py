@@ -156,7 +156,7 @@ def christoffel_unchecked(mu, b, out=None):
     mu = np.asarray(mu, dtype=float)
     b = np.asarray(b, dtype=float)
     out = _output(out, (mu, b,), (2, 2, 2))
-    return _blocked(_christoffel_block, (mu, b,), out, (2, 2, 2), 16384)
+    return _blocked(_christoffel_block, (mu, b,), out, (2, 2, 2), 8192)
 
 
 def _christoffel_block(mu, b, out):

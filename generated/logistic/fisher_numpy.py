@@ -156,7 +156,7 @@ def christoffel_unchecked(mu, s, out=None):
     mu = np.asarray(mu, dtype=float)
     s = np.asarray(s, dtype=float)
     out = _output(out, (mu, s,), (2, 2, 2))
-    return _blocked(_christoffel_block, (mu, s,), out, (2, 2, 2), 16384)
+    return _blocked(_christoffel_block, (mu, s,), out, (2, 2, 2), 8192)
 
 
 def _christoffel_block(mu, s, out):

@@ -156,7 +156,7 @@ def christoffel_unchecked(mu, sigma, out=None):
     mu = np.asarray(mu, dtype=float)
     sigma = np.asarray(sigma, dtype=float)
     out = _output(out, (mu, sigma,), (2, 2, 2))
-    return _blocked(_christoffel_block, (mu, sigma,), out, (2, 2, 2), 16384)
+    return _blocked(_christoffel_block, (mu, sigma,), out, (2, 2, 2), 8192)
 
 
 def _christoffel_block(mu, sigma, out):

@@ -161,7 +161,7 @@ def christoffel_unchecked(mu, kappa, out=None):
     mu = np.asarray(mu, dtype=float)
     kappa = np.asarray(kappa, dtype=float)
     out = _output(out, (mu, kappa,), (2, 2, 2))
-    return _blocked(_christoffel_block, (mu, kappa,), out, (2, 2, 2), 16384)
+    return _blocked(_christoffel_block, (mu, kappa,), out, (2, 2, 2), 8192)
 
 
 def _christoffel_block(mu, kappa, out):

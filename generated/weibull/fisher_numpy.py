@@ -157,7 +157,7 @@ def christoffel_unchecked(k, lam, out=None):
     k = np.asarray(k, dtype=float)
     lam = np.asarray(lam, dtype=float)
     out = _output(out, (k, lam,), (2, 2, 2))
-    return _blocked(_christoffel_block, (k, lam,), out, (2, 2, 2), 16384)
+    return _blocked(_christoffel_block, (k, lam,), out, (2, 2, 2), 8192)
 
 
 def _christoffel_block(k, lam, out):
