@@ -331,6 +331,7 @@ def cmd_distance(args):
             method=w2.method,
             estimated_error=w2.intrinsic_error,
             extrinsic_w2=w2.extrinsic,
+            extrinsic_error=w2.extrinsic_error,
             intrinsic=w2.intrinsic,
             gap=w2.gap,
         )

@@ -40,3 +40,25 @@ def test_normal_wasserstein_distance_of_huge_scales():
     metric = wasserstein_metric(load_family("normal"))
     d = distance(metric, [0.0, 1e-200], [1.0, 1e200])
     assert np.isfinite(d) and abs(d / 1e200 - 1) < 1e-15
+
+
+def pareto_w2(a, b):
+    """W2² = E X_a² − 2 E X_a X_b + E X_b² with Q(u) = (1 − u)^(−1/α):
+    1/(1 − 2/a) − 2/(1 − 1/a − 1/b) + 1/(1 − 2/b), finite for a, b > 2."""
+    with mpmath.workdps(30):
+        a, b = mpmath.mpf(a), mpmath.mpf(b)
+        return float(
+            mpmath.sqrt(1 / (1 - 2 / a) - 2 / (1 - 1 / a - 1 / b) + 1 / (1 - 2 / b))
+        )
+
+
+def test_pareto_w2_is_accurate_where_the_tail_allows_and_refused_near_alpha_2():
+    from symgeo.geodesics import GeodesicError, wasserstein_distances
+
+    pareto = load_family("pareto")
+    result = wasserstein_distances(pareto, [3.0], [7.0])
+    assert abs(result.extrinsic - pareto_w2(3, 7)) <= result.extrinsic_error
+    assert result.extrinsic_error < 1e-3 * result.extrinsic
+    for a, b in ((2.1, 2.2), (2.0, 3.0), (1.5, 3.0)):
+        with pytest.raises(GeodesicError, match="tail too heavy"):
+            wasserstein_distances(pareto, [a], [b])
