@@ -186,18 +186,20 @@ def _hyperbolic(metric):
         scale = float(sp.sqrt(2 * c))
 
         def function(a, b, i=i, j=j, scale=scale):
-            # x = r² with r = √((Δμ)²/2 + (Δσ)²) / √(2σ0σ1), formed without
-            # overflow; arccosh(1 + x) = log1p(x + √(x (x + 2))), exact for
-            # small x too, and 2 log r + log 2 (to 1e-18) once r > 1e8
-            r = np.hypot((b[:, i] - a[:, i]) / np.sqrt(2), b[:, j] - a[:, j]) / (
-                np.sqrt(2) * np.sqrt(a[:, j]) * np.sqrt(b[:, j])
-            )
+            # x = r² with r = √((Δμ)²/2 + (Δσ)²) / √(2σ0σ1); arccosh(1 + x) =
+            # log1p(x + √(x (x + 2))), exact for small x too, and 2 log r + log 2
+            # (to 1e-18) once r > 1e8, with log r from logarithms where r
+            # itself would overflow
+            h = np.hypot((b[:, i] - a[:, i]) / np.sqrt(2), b[:, j] - a[:, j])
+            with np.errstate(over="ignore", divide="ignore"):
+                r = h / (np.sqrt(2) * np.sqrt(a[:, j]) * np.sqrt(b[:, j]))
+                log_r = np.log(h) - (np.log(2) + np.log(a[:, j]) + np.log(b[:, j])) / 2
             near = r < 1e8
             x = np.where(near, r, 1.0) ** 2
             d = scale * np.where(
                 near,
                 np.log1p(x + np.sqrt(x * (x + 2))),
-                2 * np.log(np.where(near, 1.0, r)) + np.log(2),
+                2 * np.where(near, 0.0, log_r) + np.log(2),
             )
             return d, 16 * EPS * d + 1e-300
 

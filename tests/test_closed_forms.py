@@ -13,7 +13,12 @@ import pytest
 from symgeo import load_family, wasserstein_metric
 from symgeo.geodesics import distance
 
-CASES = [(0.0, 1e-200, 1.0, 1e200), (5.0, 1e150, -5.0, 3e150), (0.0, 1.0, 1e-8, 1.0)]
+CASES = [
+    (0.0, 1e-200, 1.0, 1e200),
+    (5.0, 1e150, -5.0, 3e150),
+    (0.0, 1.0, 1e-8, 1.0),
+    (0.0, 1.0, 1e308, 1e-308),
+]
 
 
 def hyperbolic(mu0, s0, mu1, s1):
