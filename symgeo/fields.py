@@ -22,8 +22,8 @@ arrays of shape (..., n, n) (or (...) for the scalar curvature). Two sources:
   0.1) loses accuracy, which :func:`quantile_metric` does not detect.
 
 :func:`quantile_w2` is W₂ between members of a continuous family by the same
-rule, and :func:`discrete_w2` is W₂ between two members of a discrete family with a
-finite support, exactly, from their step quantile functions.
+rule (W₂ between members of a discrete family is
+:func:`symgeo.closure.discrete_w2_distance`).
 
 :func:`relative_eigenvalues` gives the eigenvalues of g_W⁻¹ g_F at many points
 at once (the alignment of :func:`symgeo.compare.alignment`, batched), and
@@ -230,38 +230,6 @@ def segment_length(field, a, b, nodes=32):
 
 def _as_field(metric):
     return metric if isinstance(metric, MetricField) else metric_field(metric)
-
-
-def discrete_w2(family, a, b):
-    """W₂ between members a and b of a discrete family with a finite support.
-
-    W₂² = ∫₀¹ (Q_a(u) − Q_b(u))² du, exactly: both quantiles are step functions
-    that jump at the cdf values, so the integral is a finite sum over the
-    merged jumps. For nearby members of the Bernoulli family it is |p − q|, so
-    W₂ = √|p − q| is not of first order in the parameter (no pullback metric).
-
-    >>> from symgeo import load_family
-    >>> round(discrete_w2(load_family("bernoulli"), [0.3], [0.31]), 12)
-    0.1
-    """
-    import sympy as sp
-
-    support = family.finite_support
-    if support is None:
-        raise SpecError(
-            f"discrete_w2 needs a discrete family with a short finite support, "
-            f"and '{family.name}' is not one"
-        )
-    pmf = sp.lambdify([family.variable, *family.symbols], family.density, "mpmath")
-    points = np.array(support, dtype=float)
-    cdfs = [
-        np.minimum(np.cumsum([float(pmf(k, *map(float, p))) for k in support]), 1.0)
-        for p in (a, b)
-    ]
-    jumps = np.unique(np.concatenate([[0.0], *cdfs, [1.0]]))
-    middle = (jumps[:-1] + jumps[1:]) / 2
-    q_a, q_b = (points[np.searchsorted(c, middle)] for c in cdfs)
-    return float(np.sqrt(np.sum(np.diff(jumps) * (q_a - q_b) ** 2)))
 
 
 def quantile_w2(family, a, b):

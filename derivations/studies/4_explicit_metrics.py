@@ -9,10 +9,10 @@ import numpy as np
 import sympy as sp
 
 from symgeo.catalog import builtin_names, load_family
+from symgeo.closure import discrete_w2_distance
 from symgeo.errors import MetricUndefined
 from symgeo.expfamily import exponential_family_fisher
 from symgeo.family import Family
-from symgeo.fields import discrete_w2
 from symgeo.fisher import fisher_metric
 from symgeo.geodesics import distance
 from symgeo.studies import new_figure
@@ -115,7 +115,7 @@ def run(page, size=1.0):
     count = max(4, int(round(8 * size)))
     steps = np.logspace(-1, -1 - 0.5 * (count - 1), count)
     fisher_b = fisher_metric(bernoulli, points=1)
-    w2 = np.array([discrete_w2(bernoulli, [p], [p + h]) for h in steps])
+    w2 = np.array([discrete_w2_distance(bernoulli, [p], [p + h])[0] for h in steps])
     fr = np.array([float(distance(fisher_b, [p], [p + h])) for h in steps])
     page.table(
         ["Δp", "W2 (exact, quantile steps)", "√Δp", "W2 / Δp", "Fisher-Rao / Δp"],
