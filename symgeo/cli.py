@@ -260,6 +260,12 @@ def cmd_build(args):
         derivations = Path("derivations")
         if not derivations.is_dir():
             derivations = catalog_dir()
+        if not (derivations.parent / "pyproject.toml").is_file():
+            raise SpecError(
+                "no derivations/ folder here, and symgeo is not installed from a "
+                "source checkout; run 'symgeo build' in the project's root, or give "
+                "--derivations DIR and --generated DIR"
+            )
     generated = Path(args.generated or derivations.parent / "generated")
     if not args.check:
         written = build(derivations, generated, jobs=args.jobs)
@@ -280,13 +286,23 @@ def cmd_verify(args):
 
     family = load_family(args.family)
     chosen = metric_names() if args.metric == "all" else [args.metric]
-    results = {}
+    results, undefined = {}, {}
     for which in chosen:
-        metric = derive_metric(family, which)
+        try:
+            metric = derive_metric(family, which)
+        except MetricUndefined as exc:
+            if args.metric != "all":
+                raise
+            undefined[which] = exc
+            continue
         check = verify_kernels(metric, count=args.points)
         results[which] = (metric, check)
+    if not results:
+        raise next(iter(undefined.values()))
     if args.json:
         out = {"family": family.name}
+        for which, exc in undefined.items():
+            out[which] = {"exists": False, "reason": exc.reason}
         for which, (metric, check) in results.items():
             out[which] = {
                 "derivation": metric.verification.as_dict()
@@ -298,6 +314,8 @@ def cmd_verify(args):
     else:
         for metric, check in results.values():
             print(verification_text(metric, check))
+        for which, exc in undefined.items():
+            print(f"The {which} metric of {family.name} does not exist: {exc.reason}")
     failed = [w for w, (_, check) in results.items() if not check.passed]
     return 1 if failed else 0
 
@@ -386,7 +404,10 @@ def cmd_geodesic(args):
     family = load_family(args.family)
     a, b = _pair(args, family)
     if args.plot:
+        from .plot import check_figure_file
+
         check_output_file(args.plot, "the figure")
+        check_figure_file(args.plot)
     chosen = metric_names() if args.metric == "all" else [args.metric]
     paths, missing = {}, []
     for which in chosen:
@@ -394,7 +415,13 @@ def cmd_geodesic(args):
             metric = derive_metric(family, which)
         except MetricUndefined as exc:
             if which != "wasserstein":
-                raise
+                if args.metric != "all":
+                    raise
+                missing.append(
+                    f"There is no {which} geodesic in the parameters of "
+                    f"{family.name}: {exc.reason}"
+                )
+                continue
             if args.metric != "all":
                 raise MetricUndefined(no_w2_geodesic(family, exc)) from exc
             missing.append(no_w2_geodesic(family, exc))
@@ -462,7 +489,16 @@ def verification_text(metric, check):
             f"  boundary points whose exact values lie outside the double range "
             f"(not computable in double precision, left out above): {counts}"
         )
-    lines.append("  passed" if check.passed else "  FAILED at typical points")
+    lines.extend(
+        ["  passed"]
+        if check.passed
+        else [
+            "  FAILED:",
+            *(f"    {failure}" for failure in check.failures),
+            "  the mpmath twin (metric.kernel('mpmath')) evaluates the same formulas "
+            "at any precision; or narrow the parameter's domain in the spec",
+        ]
+    )
     return "\n".join(lines)
 
 
@@ -549,20 +585,29 @@ def _primed_geodesics(metric):
 
 
 def metric_latex(metric):
-    """LaTeX rendering of the same content as :func:`metric_text`."""
-    parts = [f"% {metric.title}", f"g = {sp.latex(metric.matrix)}"]
+    """LaTeX rendering of the same content as :func:`metric_text`, with the
+    report's printer (ψ for polygamma, Greek coordinate names)."""
+    from .latex import latex
+
+    parts = [f"% {metric.title}", f"g = {latex(metric.matrix)}"]
     if metric.closed_form:
         for (k, i, j), value in metric.nonzero_christoffels():
-            names = [sp.latex(metric.coordinates[a]) for a in (k, i, j)]
+            names = [latex(metric.coordinates[a]) for a in (k, i, j)]
             parts.append(
-                f"\\Gamma^{{{names[0]}}}_{{{names[1]} {names[2]}}} = {sp.latex(value)}"
+                f"\\Gamma^{{{names[0]}}}_{{{names[1]} {names[2]}}} = {latex(value)}"
             )
-        parts += [sp.latex(eq) for eq in metric.geodesic_equations]
-        parts.append(f"R = {sp.latex(metric.scalar_curvature)}")
+        parts += [latex(eq) for eq in metric.geodesic_equations]
+        parts.append(f"R = {latex(metric.scalar_curvature)}")
     return "\n".join(parts)
 
 
 # -- entry point ----------------------------------------------------------------
+
+
+METRIC_HELP = (
+    "fisher (Fisher-Rao), wasserstein (pullback W2) or, where offered, all "
+    "(default: %(default)s)"
+)
 
 
 def build_parser():
@@ -590,13 +635,17 @@ def build_parser():
     metric_choices = [*METRIC_BUILDERS, "all"]
     sub = commands.add_parser("derive", help="derive metrics and their geometry")
     sub.add_argument("family", help="built-in name or path of a .toml spec")
-    sub.add_argument("--metric", choices=metric_choices, default="fisher")
+    sub.add_argument(
+        "--metric", choices=metric_choices, default="fisher", help=METRIC_HELP
+    )
     sub.add_argument("--format", choices=["text", "latex", "json"], default="text")
     sub.set_defaults(run=cmd_derive)
 
     sub = commands.add_parser("eval", help="evaluate a metric at a parameter point")
     sub.add_argument("family", help="built-in name or path of a .toml spec")
-    sub.add_argument("--metric", choices=list(METRIC_BUILDERS), default="fisher")
+    sub.add_argument(
+        "--metric", choices=list(METRIC_BUILDERS), default="fisher", help=METRIC_HELP
+    )
     sub.add_argument("--at", required=True, help="point, like k=2.5,b=1.3")
     sub.add_argument("--json", action="store_true", help="one JSON object on stdout")
     sub.set_defaults(run=cmd_eval)
@@ -630,15 +679,26 @@ def build_parser():
         "--check", action="store_true", help="exit 1, naming them, if files are stale"
     )
     sub.add_argument(
-        "--jobs", type=int, default=1, help="families derived in parallel processes"
+        "--jobs",
+        type=positive_count,
+        default=1,
+        help="families derived in parallel processes (default: 1)",
     )
-    sub.add_argument("--derivations", help="folder of specs (default: derivations)")
-    sub.add_argument("--generated", help="output folder (default: ../generated)")
+    sub.add_argument(
+        "--derivations",
+        help="folder of specs (default: ./derivations, in a source checkout)",
+    )
+    sub.add_argument(
+        "--generated",
+        help="output folder (default: generated/ beside the derivations folder)",
+    )
     sub.set_defaults(run=cmd_build)
 
     sub = commands.add_parser("distance", help="geodesic distance between two points")
     sub.add_argument("family", help="built-in name or path of a .toml spec")
-    sub.add_argument("--metric", choices=list(METRIC_BUILDERS), default="fisher")
+    sub.add_argument(
+        "--metric", choices=list(METRIC_BUILDERS), default="fisher", help=METRIC_HELP
+    )
     sub.add_argument("--from", required=True, help="start point, like k=2,b=1")
     sub.add_argument("--to", required=True, help="end point, like k=3,b=2")
     sub.add_argument("--json", action="store_true", help="one JSON object on stdout")
@@ -646,7 +706,9 @@ def build_parser():
 
     sub = commands.add_parser("geodesic", help="the geodesic between two points")
     sub.add_argument("family", help="built-in name or path of a .toml spec")
-    sub.add_argument("--metric", choices=metric_choices, default="fisher")
+    sub.add_argument(
+        "--metric", choices=metric_choices, default="fisher", help=METRIC_HELP
+    )
     sub.add_argument("--from", required=True, help="start point, like mu=0,sigma=1")
     sub.add_argument("--to", required=True, help="end point, like mu=3,sigma=1")
     sub.add_argument(
@@ -659,8 +721,15 @@ def build_parser():
         "verify", help="kernels vs mpmath, closed forms vs quadrature"
     )
     sub.add_argument("family", help="built-in name or path of a .toml spec")
-    sub.add_argument("--metric", choices=metric_choices, default="all")
-    sub.add_argument("--points", type=int, default=12, help="points of each kind")
+    sub.add_argument(
+        "--metric", choices=metric_choices, default="all", help=METRIC_HELP
+    )
+    sub.add_argument(
+        "--points",
+        type=positive_count,
+        default=12,
+        help="points of each kind, typical and boundary (default: 12)",
+    )
     sub.add_argument("--json", action="store_true", help="one JSON object on stdout")
     sub.set_defaults(run=cmd_verify)
     return parser

@@ -147,7 +147,7 @@ def _domain(metric, index):
 
 
 def _rounding(values):
-    return 8 * EPS * np.abs(values) + 1e-300
+    return 8 * EPS * np.abs(values)
 
 
 # -- rules ----------------------------------------------------------------------------
@@ -201,7 +201,7 @@ def _hyperbolic(metric):
                 np.log1p(x + np.sqrt(x * (x + 2))),
                 2 * np.where(near, 0.0, log_r) + np.log(2),
             )
-            return d, 16 * EPS * d + 1e-300
+            return d, 16 * EPS * d
 
         return ClosedForm(
             "hyperbolic",
@@ -225,9 +225,16 @@ def _sphere(metric):
     scale = float(sp.sqrt(c))
 
     def function(a, b):
+        """d = 4 √c arcsin(|√p − √q| / 2), the chord |√p − √q| taken term by
+        term as (p_i − q_i) / (√p_i + √q_i), with p_0 − q_0 = Σ (q_i − p_i):
+        nearby members keep their digits (a difference of square roots, or
+        arccos near 1, would lose them)."""
         p = np.concatenate([a, 1 - a.sum(axis=1, keepdims=True)], axis=1)
         q = np.concatenate([b, 1 - b.sum(axis=1, keepdims=True)], axis=1)
-        chord = np.linalg.norm(np.sqrt(p) - np.sqrt(q), axis=1)
+        gaps = np.concatenate([a - b, (b - a).sum(axis=1, keepdims=True)], axis=1)
+        with np.errstate(invalid="ignore"):
+            roots = gaps / (np.sqrt(p) + np.sqrt(q))
+        chord = np.linalg.norm(np.nan_to_num(roots), axis=1)
         d = 4 * scale * np.arcsin(np.minimum(chord / 2, 1.0))
         return d, _rounding(d)
 
@@ -373,15 +380,27 @@ def _bures(metric):
         return None
 
     def function(a, b):
+        """Distances and errors. The trace term is min_U |A − B U|_F² over
+        orthogonal U, A = Σ0^½, B = Σ1^½, reached at the polar factor of BᵀA
+        (tr (A Σ1 A)^½ is the nuclear norm of BᵀA): a difference of nearby
+        matrices instead of one of nearby traces, so nearby gaussians keep
+        their digits. The error bound 16 ε (√κ (|A|_F + |B|_F) + |m0 − m1|),
+        κ the larger condition number, was at least 16 times the error
+        measured against 50-digit eigendecompositions (κ up to 1e6)."""
         m0, s0 = matrices(a)
         m1, s1 = matrices(b)
-        out = np.empty(len(a))
+        out, error = np.empty(len(a)), np.empty(len(a))
         for p in range(len(a)):
-            root = linalg.sqrtm(s0[p])
-            cross = linalg.sqrtm(root @ s1[p] @ root).real
-            squared = np.sum((m0[p] - m1[p]) ** 2) + np.trace(s0[p] + s1[p] - 2 * cross)
-            out[p] = np.sqrt(max(squared, 0.0))
-        return out, 1e-8 * np.maximum(out, 1e-8)
+            root0, root1 = linalg.sqrtm(s0[p]).real, linalg.sqrtm(s1[p]).real
+            rotation, _ = linalg.polar(root1.T @ root0)
+            shift = np.sum((m0[p] - m1[p]) ** 2)
+            out[p] = np.sqrt(shift + np.sum((root0 - root1 @ rotation) ** 2))
+            condition = max(np.linalg.cond(s0[p]), np.linalg.cond(s1[p]))
+            size = np.linalg.norm(root0) + np.linalg.norm(root1)
+            error[p] = 16 * EPS * (np.sqrt(condition) * size + np.sqrt(shift))
+            if np.array_equal(m0[p], m1[p]) and np.array_equal(s0[p], s1[p]):
+                out[p] = error[p] = 0.0
+        return out, error
 
     return ClosedForm(
         "Bures-Wasserstein",

@@ -333,11 +333,33 @@ class Family:
         where = ", ".join(f"{s}={v:.4g}" for s, v in point.items())
         total = float(self.expectation(sp.Integer(1), point, dps=20))
         if not abs(total - 1) < NORMALISATION_TOLERANCE:
+            fix = "divide it by its normalising constant"
+            if not self.is_discrete and self._sums_to_one(point):
+                fix = (
+                    "it sums to 1 over the integers of the support, so it is a pmf: "
+                    'write kind = "discrete" and pmf = "..." instead of density'
+                )
             raise SpecError(
                 f"the {self._what} of family '{self.name}' is not normalised: it "
                 f"{'sums' if self.is_discrete else 'integrates'} to {total:.10g} at "
-                f"{where}; divide it by its normalising constant"
+                f"{where}; {fix}"
             )
+
+    def _sums_to_one(self, point):
+        """Whether the density, read as a pmf on the integers of an integer
+        support, sums to 1 at ``point`` (a pmf written as a density)."""
+        lo, hi = (b.subs(point) for b in self.support)
+        if not (lo.is_integer and (hi.is_integer or hi is sp.oo)):
+            return False
+        p = self.numeric(self.density, point)
+        with mpmath.workdps(20):
+            try:
+                total = mpmath.nsum(
+                    p, [int(lo), mpmath.inf if hi is sp.oo else int(hi)]
+                )
+            except (ValueError, TypeError, ZeroDivisionError, OverflowError):
+                return False
+        return abs(complex(total) - 1) < NORMALISATION_TOLERANCE
 
     def check_nonnegative(self, point):
         """SpecError unless the density is real and >= 0 at probe points of the

@@ -23,7 +23,7 @@ import time
 
 import sympy as sp
 
-from .errors import DerivationError
+from .errors import DerivationError, MetricUndefined
 from .expectation import Expectations
 from .expfamily import exponential_family_fisher
 from .geometry import check_metric
@@ -74,7 +74,7 @@ def _check_regular(family):
         moving = sorted(
             str(s) for b in family.support for s in b.free_symbols & set(family.symbols)
         )
-        raise DerivationError(
+        raise MetricUndefined(
             f"the support of family '{family.name}' depends on {', '.join(moving)}, "
             "so the Fisher metric is not defined (the regularity conditions fail and "
             "E[score score] differs from -E[Hessian]); fix those parameters or "

@@ -896,7 +896,9 @@ def solve_log(
             f"no geodesic of the {metric.title} was found from "
             f"{_where(metric, pairs_a[index])} to {_where(metric, pairs_b[index])} "
             f"({problem.reason[index]}; {failed.sum()} of {failed.size} pairs "
-            "failed); try method='bvp', or points less far apart"
+            "failed, after restarts from a finer discrete geodesic and from "
+            "solve_bvp); points less far apart, or further from the boundary of "
+            "the domain, where the coordinates may be singular, can converge"
         )
     log.info(
         "log map of %d pairs (%s) in %.3f s",

@@ -32,6 +32,28 @@ def _pyplot():
     return plt
 
 
+def check_figure_file(filename):
+    """Raise SpecError unless matplotlib is installed and writes the format of
+    ``filename``'s suffix (checked before a long computation, not after).
+
+    >>> check_figure_file("paths.xyz")
+    Traceback (most recent call last):
+    ...
+    symgeo.errors.SpecError: cannot draw the figure paths.xyz: matplotlib does not \
+    write '.xyz' files; use one of ..., .pdf, ..., .png, ..., .svg, ...
+    """
+    plt = _pyplot()
+    formats = plt.figure().canvas.get_supported_filetypes()
+    plt.close("all")
+    suffix = str(filename).rpartition(".")[2].lower() if "." in str(filename) else ""
+    if suffix not in formats:
+        raise SpecError(
+            f"cannot draw the figure {filename}: matplotlib does not write "
+            f"'.{suffix}' files; use one of "
+            f"{', '.join('.' + f for f in sorted(formats))}"
+        )
+
+
 def plot_geodesics(family, paths, filename, snapshots=SNAPSHOTS):
     """Draw ``paths`` ({metric kind: array (T, n)}) of ``family`` into ``filename``.
 

@@ -33,7 +33,7 @@ import sympy as sp
 
 from .budget import BudgetExceeded, time_budget
 from .errors import SpecError
-from .simplification import tidy
+from .simplification import generic_branch, tidy
 
 log = logging.getLogger(__name__)
 
@@ -267,12 +267,19 @@ def _integrate_density(family, budget):
 
 
 def _definite(integrand, t, a, b, budget):
-    """∫_a^b integrand dt: an antiderivative and its limits, else integrate."""
+    """∫_a^b integrand dt: an antiderivative and its limits, else integrate.
+
+    The antiderivative is taken on its generic branch (SymPy's
+    ``Piecewise((F, Ne(exp(λ), 1)), (λ t e^λ / (e^λ − 1), True))`` for a
+    truncated exponential is F when λ > 0), whose value at a finite lower
+    limit is a substitution; SymPy's limit of the whole Piecewise takes the
+    wrong branch there.
+    """
     try:
         with time_budget(budget, f"integration of {integrand}"):
-            antiderivative = sp.integrate(integrand, t)
+            antiderivative = generic_branch(sp.integrate(integrand, t))
             if not antiderivative.has(*_NOT_CLOSED):
-                value = antiderivative.subs(t, b) - sp.limit(antiderivative, t, a)
+                value = antiderivative.subs(t, b) - _lower_limit(antiderivative, t, a)
             else:
                 value = sp.integrate(integrand, (t, a, b), conds="none")
     except (BudgetExceeded, NotImplementedError, ValueError) as exc:
@@ -281,6 +288,15 @@ def _definite(integrand, t, a, b, budget):
     if value.has(*_NOT_CLOSED) or value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
         return None
     return value
+
+
+def _lower_limit(antiderivative, t, a):
+    """F(a): a substitution where it is finite, else the limit t → a."""
+    if a.is_finite:
+        value = antiderivative.subs(t, a)
+        if value.is_finite or not value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+            return value
+    return sp.limit(antiderivative, t, a)
 
 
 def _check_cdf(family, expr, what):

@@ -2,8 +2,10 @@
 
 ``tidy`` tries cheap normal forms (``together``, ``cancel``, ``factor``,
 ``gammasimp``) under a time budget and keeps the shortest candidate by operation
-count; it never calls ``simplify``. ``thorough`` is the opt-in full ``simplify``,
-also under a budget, for a user who asks for it.
+count; it never calls ``simplify``; a Piecewise whose first condition holds
+under the symbols' assumptions becomes that branch (``generic_branch``).
+``thorough`` is the opt-in full ``simplify``, also under a budget, for a user
+who asks for it.
 """
 
 import sympy as sp
@@ -67,6 +69,57 @@ def _powers_from_exponentials(expr):
     return expr.replace(is_exp_of_log, lambda e: sp.powdenest(e, force=True))
 
 
+def generic_branch(expr):
+    """``expr`` with each Piecewise whose first condition holds under the
+    symbols' assumptions (True, or an Ne(u, v) with u − v non-zero) replaced
+    by its first branch.
+
+    >>> lam = sp.Symbol("lam", positive=True)
+    >>> generic_branch(sp.Piecewise((1 / lam, sp.Ne(lam, 0)), (0, True)))
+    1/lam
+    """
+
+    def holds(condition):
+        if condition is sp.true:
+            return True
+        if isinstance(condition, sp.Ne):
+            return _never_zero(condition.lhs - condition.rhs)
+        return False
+
+    return expr.replace(
+        lambda node: isinstance(node, sp.Piecewise) and holds(node.args[0].cond),
+        lambda node: node.args[0].expr,
+    )
+
+
+def _never_zero(expr, seconds=2.0):
+    """Whether ``expr`` is provably non-zero for every value its symbols'
+    assumptions allow (its one symbol's real zeros found by ``solveset``).
+
+    >>> lam = sp.Symbol("lam", positive=True)
+    >>> _never_zero(sp.exp(lam) - 1), _never_zero(lam - 1)
+    (True, False)
+    """
+    if expr.is_zero is not None:
+        return expr.is_zero is False
+    if len(expr.free_symbols) != 1:
+        return False
+    (symbol,) = expr.free_symbols
+    if symbol.is_positive:
+        domain = sp.Interval.open(0, sp.oo)
+    elif symbol.is_nonnegative:
+        domain = sp.Interval(0, sp.oo)
+    elif symbol.is_real:
+        domain = sp.S.Reals
+    else:
+        return False
+    try:
+        with time_budget(seconds, f"the zeros of {expr}"):
+            return sp.solveset(expr, symbol, domain) is sp.S.EmptySet
+    except (BudgetExceeded, NotImplementedError, ValueError, TypeError):
+        return False
+
+
 def tidy(expr, seconds=5.0):
     """Return the shortest of a few cheap normal forms of ``expr``.
 
@@ -75,6 +128,7 @@ def tidy(expr, seconds=5.0):
     b**(-2)
     """
     expr = _lower_bessel_orders(_powers_from_exponentials(sp.sympify(expr)))
+    expr = generic_branch(expr)
     if expr.is_Number or expr.is_Symbol:
         return expr
     candidates = [expr]

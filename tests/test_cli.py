@@ -84,14 +84,29 @@ def test_unknown_family_exits_2(capsys):
 
 
 def test_derivation_failure_exits_1(tmp_path, capsys):
+    """N(a + b, 1) in (a, b): the Fisher metric [[1, 1], [1, 1]] is singular
+    (the parameters are not identifiable), which is a failed derivation."""
+    spec = tmp_path / "shifted.toml"
+    spec.write_text(
+        'name = "shifted"\nsupport = ["-oo", "oo"]\n'
+        'density = "exp(-(x - a - b)**2 / 2) / sqrt(2 * pi)"\n'
+        '[parameters]\na = "real"\nb = "real"\n'
+    )
+    status, _, err = run(capsys, "derive", str(spec))
+    assert status == 1
+    assert "not positive definite" in err
+
+
+def test_moving_support_says_the_fisher_metric_does_not_exist(tmp_path, capsys):
     spec = tmp_path / "uniform.toml"
     spec.write_text(
         'name = "uniform"\nsupport = ["0", "b"]\ndensity = "1 / b"\n'
         '[parameters]\nb = "positive"\n'
     )
-    status, _, err = run(capsys, "derive", str(spec))
-    assert status == 1
-    assert "support of family 'uniform' depends on b" in err
+    status, out, _ = run(capsys, "derive", str(spec))
+    assert status == 0
+    assert "The fisher metric of uniform does not exist" in out
+    assert "support of family 'uniform' depends on b" in out
 
 
 def test_user_spec_from_readme_derives(tmp_path):
@@ -202,3 +217,66 @@ def test_derive_without_closed_forms_says_there_is_nothing_to_verify(tmp_path, c
     assert status == 0
     assert "no closed-form entries: every entry is evaluated by quadrature" in out
     assert "verified at 0 points" not in out
+
+
+def test_geodesic_plot_in_an_unknown_format_fails_before_computing(capsys, tmp_path):
+    target = str(tmp_path / "paths.xyz")
+    status, out, err = run(
+        capsys,
+        "geodesic",
+        "normal",
+        "--from",
+        "mu=0,sigma=1",
+        "--to",
+        "mu=1,sigma=1",
+        "--plot",
+        target,
+    )
+    assert status == 2 and out == ""
+    assert "matplotlib does not write '.xyz' files" in err and ".png" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["verify", "normal", "--points", "0"], ["build", "--check", "--jobs", "0"]],
+)
+def test_counts_below_one_are_refused(capsys, argv):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    assert "is not a whole number of at least 1" in capsys.readouterr().err
+
+
+def test_verify_all_skips_a_metric_that_does_not_exist(capsys):
+    status, out, _ = run(capsys, "verify", "poisson", "--points", "2")
+    assert status == 0
+    assert "Fisher metric of poisson" in out and "passed" in out
+    assert "The wasserstein metric of poisson does not exist" in out
+
+
+def test_moving_support_has_no_fisher_metric_but_a_w2_one(capsys, tmp_path):
+    """Uniform(0, θ): the Fisher metric is undefined (the support moves), and
+    the quantile Q = θu gives the W2 metric ∫₀¹ u² du = 1/3."""
+    spec = tmp_path / "uniform.toml"
+    spec.write_text(
+        'name = "uniform"\nvariable = "x"\nsupport = ["0", "theta"]\n'
+        'density = "1/theta"\n[parameters]\ntheta = "positive"\n'
+    )
+    status, out, _ = run(capsys, "derive", str(spec), "--metric", "all")
+    assert status == 0
+    assert "[1/3]" in out
+    assert "The fisher metric of uniform does not exist" in out
+    status, out, _ = run(
+        capsys,
+        "geodesic",
+        str(spec),
+        "--metric",
+        "all",
+        "--from",
+        "theta=1",
+        "--to",
+        "theta=2",
+        "--steps",
+        "2",
+    )
+    assert status == 0 and "There is no fisher geodesic" in out

@@ -67,3 +67,85 @@ def test_pareto_w2_is_accurate_where_the_tail_allows_and_refused_near_alpha_2():
     for a, b in ((2.1, 2.2), (2.0, 3.0), (1.5, 3.0)):
         with pytest.raises(GeodesicError, match="tail too heavy"):
             wasserstein_distances(pareto, [a], [b])
+
+
+def bures_reference(m0, s0, m1, s1):
+    """W2 between gaussians, |m0 − m1|² + tr(Σ0 + Σ1 − 2(Σ0^½ Σ1 Σ0^½)^½)
+    (Dowson and Landau 1982), with square roots from 50-digit eigendecompositions."""
+
+    def root(a):
+        w, v = mpmath.eigsy((a + a.T) / 2)
+        return v * mpmath.diag([mpmath.sqrt(x) for x in w]) * v.T
+
+    with mpmath.workdps(50):
+        a, b = mpmath.matrix(s0.tolist()), mpmath.matrix(s1.tolist())
+        r = root(a)
+        cross = root(r * b * r)
+        trace = sum((a + b - 2 * cross)[i, i] for i in range(len(m0)))
+        shift = sum((mpmath.mpf(x) - y) ** 2 for x, y in zip(m0, m1, strict=True))
+        return float(mpmath.sqrt(max(mpmath.re(shift + trace), 0)))
+
+
+def test_bures_distance_error_estimate_covers_the_error():
+    from symgeo.closed_forms import closed_form_distance
+
+    family = load_family("gaussian2d")
+    metric = wasserstein_metric(family)
+    rng = np.random.default_rng(7)
+    rows_a, rows_b, refs = [], [], []
+    for condition, gap in [(1.0, 1.0), (1e3, 1e-3), (1e6, 1e-6), (10.0, 0.0)]:
+        q, _ = np.linalg.qr(rng.normal(size=(2, 2)))
+        s0 = q @ np.diag([1.0, condition]) @ q.T
+        s1 = s0 + gap * np.array([[1.0, 0.2], [0.2, 0.5]])
+        m0 = rng.normal(size=2)
+        m1 = m0 + gap * rng.normal(size=2)
+        rows_a.append([*m0, s0[0, 0], s0[0, 1], s0[1, 1]])
+        rows_b.append([*m1, s1[0, 0], s1[0, 1], s1[1, 1]])
+        refs.append(bures_reference(m0, s0, m1, s1))
+    found = closed_form_distance(metric, np.array(rows_a), np.array(rows_b))
+    d, error, refs = found.distance, found.estimated_error, np.array(refs)
+    assert np.all(np.abs(d - refs) <= error)
+    # The trace formula lost every digit of the third (κ = 1e6, Σ1 − Σ0 ~ 1e-6).
+    assert error[0] < 1e-13 * refs[0] and np.all(error[:-1] < 1e-2 * refs[:-1])
+    assert d[-1] == error[-1] == 0.0
+
+
+def test_bures_distance_of_nearly_equal_covariances():
+    """Σ1 − Σ0 = 1e-8 (E12 + E21) at Σ0 = I: W2 = 1e-8/√2 to first order, which
+    a difference of traces (2 − 2 tr(...)^½ at 1e-16) cannot resolve."""
+    from symgeo.closed_forms import closed_form_distance
+
+    metric = wasserstein_metric(load_family("gaussian2d"))
+    for s12 in (1e-8, 1e-10):
+        found = closed_form_distance(metric, [0, 0, 1, 0, 1], [0, 0, 1, s12, 1])
+        reference = bures_reference(
+            np.zeros(2), np.eye(2), np.zeros(2), np.array([[1, s12], [s12, 1]])
+        )
+        assert float(found.distance) == pytest.approx(reference, rel=1e-7)
+        assert abs(float(found.distance) - reference) <= found.estimated_error
+
+
+@pytest.mark.parametrize(
+    "name, a, b",
+    [
+        ("bernoulli", [0.7], [0.7000000000001]),
+        ("bernoulli", [1e-9], [2e-9]),
+        ("categorical", [0.3, 0.3], [0.3000000001, 0.3]),
+    ],
+)
+def test_sphere_distance_of_nearby_members_keeps_its_digits(name, a, b):
+    """Fisher-Rao on the simplex: 2 arccos Σ √(p_i q_i) (the sphere of radius
+    2, Amari and Nagaoka 2000, section 2.2), at 50 digits."""
+    from symgeo import fisher_metric
+    from symgeo.closed_forms import closed_form_distance
+
+    metric = fisher_metric(load_family(name))
+    with mpmath.workdps(50):
+        p = [mpmath.mpf(x) for x in a]
+        q = [mpmath.mpf(x) for x in b]
+        p.append(1 - sum(p))
+        q.append(1 - sum(q))
+        cosine = sum(mpmath.sqrt(x * y) for x, y in zip(p, q, strict=True))
+        reference = float(2 * mpmath.acos(cosine))
+    found = closed_form_distance(metric, a, b)
+    assert float(found.distance) == pytest.approx(reference, rel=1e-14)

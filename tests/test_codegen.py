@@ -19,7 +19,7 @@ import pytest
 import scipy.linalg
 import sympy as sp
 
-from symgeo import Metric, load_family
+from symgeo import Family, Metric, fisher_metric, load_family
 from symgeo.catalog import builtin_names
 from symgeo.codegen import compiled_kernels, verify_kernels
 from symgeo.codegen.crosscheck import compare_kernels, verification_points
@@ -212,6 +212,39 @@ def test_boundary_errors_are_measured_and_located(fisher):
     assert set(record.worst_boundary_point) == set(record.boundary)
     report = record.as_dict()
     assert set(report["worst_relative_error"]["christoffel"]) == {"typical", "boundary"}
+
+
+def test_a_kernel_without_digits_at_the_boundary_fails_the_check():
+    """Exponential truncated to [0, 1]: g = 1/λ² − e^λ/(e^λ − 1)² (differentiate
+    log p twice), which cancels to nothing near λ = 0 and overflows to nan at
+    large λ in double precision; the check must fail and say where."""
+    family = Family.continuous(
+        "lam * exp(-lam * x) / (1 - exp(-lam))",
+        "x",
+        ("0", "1"),
+        {"lam": "positive"},
+        name="truncated_exponential",
+    )
+    metric = fisher_metric(family)
+    lam = sp.Symbol("lam", positive=True)
+    exact = 1 / lam**2 - sp.exp(lam) / (sp.exp(lam) - 1) ** 2
+    assert sp.simplify(metric.matrix[0, 0] - exact) == 0
+    points = [{"lam": 0.5}, {"lam": 2.0}], [{"lam": 1e-5}, {"lam": 1e4}]
+    record = verify_kernels(metric, points)
+    assert record.typical["metric"] < 1e-12
+    assert not record.passed
+    assert any(
+        "metric has relative error" in f and "lam=" in f for f in record.failures
+    )
+    assert record.as_dict()["passed"] is False
+
+
+def test_geodesic_rhs_may_write_into_its_own_input(fisher):
+    kernels = fisher("gamma").kernel("numpy")
+    y = np.array([[1.5, 2.0, 0.3, -0.7], [0.2, 5.0, 1.0, 1.0]])
+    expected = kernels.geodesic_rhs(0.0, y)
+    assert kernels.geodesic_rhs(0.0, y, out=y) is y
+    np.testing.assert_array_equal(y, expected)
 
 
 def test_values_outside_the_double_range_are_counted_not_reported_as_errors():

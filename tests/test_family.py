@@ -55,6 +55,20 @@ def test_unnormalised_density():
         )
 
 
+def test_pmf_written_as_a_density_gets_the_discrete_fix():
+    spec = {
+        "name": "poisson_as_density",
+        "variable": "x",
+        "support": ["0", "oo"],
+        "density": "lam**x * exp(-lam) / factorial(x)",
+        "parameters": {"lam": "positive"},
+    }
+    with pytest.raises(
+        SpecError, match='sums to 1 over the integers.*kind = "discrete"'
+    ):
+        Family.from_spec(spec)
+
+
 def test_negative_density():
     spec = lomax_spec(
         density="(1 - 2 * exp(-lam * x)) * lam * 3", parameters={"lam": "positive"}

@@ -211,3 +211,30 @@ def test_lomax_metric_is_finite_where_the_second_moment_is():
     value = metric.evaluate({"alpha": 3.0, "lam": 1.0})
     np.testing.assert_allclose(value, np.array(expected, dtype=float), rtol=1e-12)
     assert metric.scalar_curvature == 0
+
+
+def test_truncated_exponential_cdf_keeps_its_constant_of_integration():
+    """F(x) = (1 − e^{−λx}) / (1 − e^{−λ}) on [0, 1] (integrate the density);
+    SymPy's antiderivative is a Piecewise in e^λ ≠ 1 whose limit at 0 takes
+    the wrong branch, which once left F(0) = −e^λ/(e^λ − 1)."""
+    from symgeo.quantile import cdf
+
+    family = Family.continuous(
+        "lam * exp(-lam * x) / (1 - exp(-lam))",
+        "x",
+        ("0", "1"),
+        {"lam": "positive"},
+        name="truncated_exponential",
+    )
+    found = cdf(family)
+    assert found is not None and not found.has(sp.Piecewise)
+    lam, x = family.symbols[0], family.variable
+    expected = (1 - sp.exp(-lam * x)) / (1 - sp.exp(-lam))
+    for value in (0.3, 2.0, 7.5):
+        for at in (0.0, 0.4, 1.0):
+            point = {lam: value, x: at}
+            assert float(found.subs(point)) == pytest.approx(
+                float(expected.subs(point)), rel=1e-14, abs=1e-15
+            )
+    metric = wasserstein_metric(family)
+    assert metric.closed_form and not metric.matrix[0, 0].has(sp.Piecewise)

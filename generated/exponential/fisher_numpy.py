@@ -176,6 +176,8 @@ def geodesic_rhs_unchecked(t, y, out=None):
     y = np.asarray(y, dtype=float)
     if y.shape[-1:] != (2,):
         raise ValueError(f"y has shape {y.shape}; give states of shape (..., 2)")
+    if out is not None and np.may_share_memory(y, out):
+        y = y.copy()  # the blocks write out while they read y (out=y is allowed)
     out = _output(out, (y[..., 0],), (2,))
     if y.size <= 16384 * 2 or not out.flags.c_contiguous:
         _geodesic_rhs_block(y, out)

@@ -270,6 +270,8 @@ def geodesic_rhs_unchecked(t, y, out=None):
     y = np.asarray(y, dtype=float)
     if y.shape[-1:] != (10,):
         raise ValueError(f"y has shape {y.shape}; give states of shape (..., 10)")
+    if out is not None and np.may_share_memory(y, out):
+        y = y.copy()  # the blocks write out while they read y (out=y is allowed)
     out = _output(out, (y[..., 0],), (10,))
     if y.size <= 6553 * 10 or not out.flags.c_contiguous:
         _geodesic_rhs_block(y, out)

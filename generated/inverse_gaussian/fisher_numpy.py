@@ -196,6 +196,8 @@ def geodesic_rhs_unchecked(t, y, out=None):
     y = np.asarray(y, dtype=float)
     if y.shape[-1:] != (4,):
         raise ValueError(f"y has shape {y.shape}; give states of shape (..., 4)")
+    if out is not None and np.may_share_memory(y, out):
+        y = y.copy()  # the blocks write out while they read y (out=y is allowed)
     out = _output(out, (y[..., 0],), (4,))
     if y.size <= 16384 * 4 or not out.flags.c_contiguous:
         _geodesic_rhs_block(y, out)
