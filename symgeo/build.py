@@ -49,7 +49,7 @@ import logging
 import shutil
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -281,6 +281,7 @@ def derive_all(family, spec_file):
     build = FamilyBuild(family, spec_file)
     for kind, builder in METRIC_BUILDERS.items():
         start = time.monotonic()
+        log.info("deriving the %s metric of %s", kind, family.name)
         try:
             metric = builder(family)
         except MetricUndefined as exc:
@@ -294,6 +295,7 @@ def derive_all(family, spec_file):
             build.skipped[kind] = f"derivation failed: {type(exc).__name__}: {exc}"
             continue
         try:
+            log.info("generating and verifying the %s kernels of %s", kind, family.name)
             generated_sources(metric)
             check = verify_kernels(metric)
         except CodegenError as exc:
@@ -449,8 +451,13 @@ def build(derivations, generated, jobs=1):
     scripts = study_paths(Path(derivations) / STUDIES)
     if jobs > 1:
         with ProcessPoolExecutor(jobs) as pool:
-            pending = [pool.submit(run_study, script) for script in scripts]
-            results = list(pool.map(_family_job, paths, [code] * len(paths)))
+            pending = {pool.submit(run_study, s): f"study {s.stem}" for s in scripts}
+            families = {pool.submit(_family_job, p, code): p.stem for p in paths}
+            jobs_done = as_completed([*pending, *families])
+            for done, future in enumerate(jobs_done, start=1):
+                label = pending.get(future) or families[future]
+                log.info("built %s (%d of %d)", label, done, len(scripts) + len(paths))
+            results = [future.result() for future in families]
             studies = [future.result() for future in pending]
     else:
         results = [_family_job(path, code) for path in paths]

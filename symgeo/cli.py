@@ -17,6 +17,7 @@ from . import __version__
 from .catalog import builtin_names, load_family
 from .errors import MetricUndefined, SpecError, SymgeoError
 from .outputs import check_output_file, writing
+from .progress import reporting
 from .registry import METRIC_BUILDERS, derive_metric, metric_names
 
 log = logging.getLogger("symgeo")
@@ -180,7 +181,41 @@ def cmd_eval(args):
         print(matrix)
     if not np.all(np.isfinite(matrix)):
         _explain_infinite_entries(metric, matrix, args)
+    _warn_underflow(metric, matrix, args)
     return 0
+
+
+def _warn_underflow(metric, matrix, args):
+    """A warning on stderr for entries printed as 0.0 that are not zero
+    (k/b² at b = 1e200 underflows double precision)."""
+    names = [str(c) for c in metric.coordinates]
+    point = {
+        c: sp.Float(metric.family.point(parse_point(args.at))[c], 30)
+        for c in metric.coordinates
+    }
+    n = metric.dimension
+
+    def underflows(entry):
+        if entry.is_zero or entry.has(sp.Integral):
+            return False
+        value = entry.subs(point).evalf(30)
+        return value.is_number and value != 0
+
+    entries = [
+        f"g[{names[i]},{names[j]}]"
+        for i in range(n)
+        for j in range(i, n)
+        if matrix[i, j] == 0 and underflows(metric.matrix[i, j])
+    ]
+    if entries:
+        one = len(entries) == 1
+        print(
+            f"symgeo: warning: {', '.join(entries)} of the {metric.title} "
+            f"{'underflows' if one else 'underflow'} double precision at {args.at} "
+            f"and {'prints' if one else 'print'} as 0; the mpmath kernels of "
+            "'symgeo codegen' give the value",
+            file=sys.stderr,
+        )
 
 
 def _explain_infinite_entries(metric, matrix, args):
@@ -558,9 +593,12 @@ def metric_text(metric):
     if region is not sp.true:
         lines += ["", f"where the metric is finite ({region}):"]
     lines += ["", "Christoffel symbols Γ^k_ij (non-zero, i <= j):"]
-    for (k, i, j), value in metric.nonzero_christoffels():
+    christoffels = metric.nonzero_christoffels()
+    for (k, i, j), value in christoffels:
         names = [_coordinate_name(metric, a) for a in (k, i, j)]
         lines.append(f"  Γ^{names[0]}_{names[1]} {names[2]} = {value}")
+    if not christoffels:
+        lines.append("  none: the coordinates are flat (affine) ones")
     lines += ["", "geodesic equations:"]
     lines += [f"  {lhs} = {rhs}" for lhs, rhs in _primed_geodesics(metric)]
     lines += ["", f"scalar curvature: {metric.scalar_curvature}"]
@@ -604,9 +642,9 @@ def metric_latex(metric):
 # -- entry point ----------------------------------------------------------------
 
 
-METRIC_HELP = (
-    "fisher (Fisher-Rao), wasserstein (pullback W2) or, where offered, all "
-    "(default: %(default)s)"
+METRIC_HELP = "fisher (Fisher-Rao) or wasserstein (pullback W2) (default: %(default)s)"
+METRICS_HELP = (
+    "fisher (Fisher-Rao), wasserstein (pullback W2) or all (default: %(default)s)"
 )
 
 
@@ -636,7 +674,7 @@ def build_parser():
     sub = commands.add_parser("derive", help="derive metrics and their geometry")
     sub.add_argument("family", help="built-in name or path of a .toml spec")
     sub.add_argument(
-        "--metric", choices=metric_choices, default="fisher", help=METRIC_HELP
+        "--metric", choices=metric_choices, default="fisher", help=METRICS_HELP
     )
     sub.add_argument("--format", choices=["text", "latex", "json"], default="text")
     sub.set_defaults(run=cmd_derive)
@@ -707,7 +745,7 @@ def build_parser():
     sub = commands.add_parser("geodesic", help="the geodesic between two points")
     sub.add_argument("family", help="built-in name or path of a .toml spec")
     sub.add_argument(
-        "--metric", choices=metric_choices, default="fisher", help=METRIC_HELP
+        "--metric", choices=metric_choices, default="fisher", help=METRICS_HELP
     )
     sub.add_argument("--from", required=True, help="start point, like mu=0,sigma=1")
     sub.add_argument("--to", required=True, help="end point, like mu=3,sigma=1")
@@ -722,7 +760,7 @@ def build_parser():
     )
     sub.add_argument("family", help="built-in name or path of a .toml spec")
     sub.add_argument(
-        "--metric", choices=metric_choices, default="all", help=METRIC_HELP
+        "--metric", choices=metric_choices, default="all", help=METRICS_HELP
     )
     sub.add_argument(
         "--points",
@@ -735,7 +773,13 @@ def build_parser():
     return parser
 
 
+_CONSOLE = logging.StreamHandler()
+_CONSOLE.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+
 def _configure_logging(args):
+    """Messages at the level of -q / -v on stderr; symgeo's loggers pass INFO
+    records on regardless, for the progress report of :mod:`symgeo.progress`."""
     level = logging.WARNING
     if args.quiet:
         level = logging.ERROR
@@ -743,7 +787,13 @@ def _configure_logging(args):
         level = logging.INFO
     elif args.verbose >= 2:
         level = logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    _CONSOLE.setLevel(level)
+    _CONSOLE.stream = sys.stderr  # the current one (tests replace it)
+    root = logging.getLogger()
+    if _CONSOLE not in root.handlers:
+        root.addHandler(_CONSOLE)
+    root.setLevel(level)
+    logging.getLogger("symgeo").setLevel(min(level, logging.INFO))
 
 
 def main(argv=None):
@@ -751,7 +801,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     _configure_logging(args)
     try:
-        return args.run(args)
+        with reporting(enabled=not args.quiet and not args.verbose):
+            return args.run(args)
     except SymgeoError as exc:
         if args.debug:
             raise

@@ -174,6 +174,7 @@ def w2_closure(family, *, seed=0, budget=20.0):
     False
     """
     start = time.monotonic()
+    log.info("deciding whether %s is closed under W2 geodesics", family.name)
     if family.kind == "gaussian":
         result = _gaussian_closure(family, seed)
     elif family.kind == "discrete":

@@ -323,10 +323,65 @@ class Family:
     # -- validation ------------------------------------------------------------
 
     def validate(self, points=3):
-        """Check non-negativity and normalisation at a few interior points."""
-        for point in self.sample_points(points, seed=12345):
+        """Check non-negativity and normalisation at a few interior points, and
+        the sign of the density where one parameter takes an extreme value of
+        its domain (a density such as (1 + a x)/2 on [-1, 1] is one only for
+        |a| <= 1, and a domain 'real' would pass the typical points)."""
+        samples = self.sample_points(points, seed=12345)
+        for point in samples:
             self._check_density_at(point)
+        for point in self._extreme_points(samples[0]):
+            negative = self._negative_at(point)
+            if negative is not None:
+                x, value = negative
+                where = ", ".join(f"{s}={v:.4g}" for s, v in point.items())
+                raise SpecError(
+                    f"the {self._what} of family '{self.name}' is negative "
+                    f"({value:.3g}) at x={x:g}, {where}: the parameter domains "
+                    "allow values where the formula is not a density; narrow them "
+                    '(an interval such as "(-1, 1)") or correct the formula'
+                )
         return self
+
+    def _extreme_points(self, base):
+        """``base`` with one parameter moved to an extreme value of its domain
+        (10⁻³ and 10³ from a finite bound, ±30 and ±10³ on the real line)."""
+        for parameter in self.parameters:
+            lower, upper = float(parameter.domain.lower), float(parameter.domain.upper)
+            if np.isfinite(lower) and np.isfinite(upper):
+                span = upper - lower
+                values = [lower + 1e-3 * span, upper - 1e-3 * span]
+            elif np.isfinite(lower):
+                values = [lower + 1e-3, lower + 1e3]
+            elif np.isfinite(upper):
+                values = [upper - 1e-3, upper - 1e3]
+            else:
+                values = [-1e3, -30.0, 30.0, 1e3]
+            for value in values:
+                point = dict(base)
+                point[parameter.symbol] = value
+                if all(rel.subs(point) is sp.true for rel in self.constraints):
+                    yield point
+
+    def _negative_at(self, point):
+        """``(x, value)`` at a probe point where the density is real and
+        negative at ``point``, else None (points it cannot evaluate are skipped:
+        an extreme parameter may overflow without being wrong)."""
+        if self.density is None:
+            return None
+        try:
+            p = self.numeric(self.density, point)
+            probes = self._probe_points(point)
+        except (ValueError, TypeError, ZeroDivisionError, OverflowError):
+            return None
+        for x in probes:
+            try:
+                value = complex(p(x))
+            except (ValueError, TypeError, ZeroDivisionError, OverflowError):
+                continue
+            if value.real < 0 and abs(value.imag) <= 1e-12 * abs(value.real):
+                return x, value.real
+        return None
 
     def _check_density_at(self, point):
         self.check_nonnegative(point)

@@ -53,7 +53,7 @@ its formulas, and from the log map otherwise.
 import logging
 import time
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -791,15 +791,45 @@ def distance_solution(
     if method in ("auto", "closed form"):
         solution = closed_form_distance(metric, a, b)
         if solution is not None:
-            return solution
+            return _finite(solution, metric, on_failure)
         if method == "closed form":
             raise SpecError(
                 f"the {metric.title} matches no closed-form distance; use "
                 "method='shooting'"
             )
     if method == "bvp":
-        return solve_log_bvp(metric, a, b, tol=max(tol, 1e-11))
-    return solve_log(metric, a, b, tol=tol, on_failure=on_failure, max_steps=max_steps)
+        solution = solve_log_bvp(metric, a, b, tol=max(tol, 1e-11))
+    else:
+        solution = solve_log(
+            metric, a, b, tol=tol, on_failure=on_failure, max_steps=max_steps
+        )
+    return _finite(solution, metric, on_failure)
+
+
+def _finite(solution, metric, on_failure):
+    """``solution``, unless a converged distance or its error is not finite
+    (the metric lost every digit in double precision somewhere between the
+    points): GeodesicError, or with ``on_failure="nan"`` that pair unconverged."""
+    distance = np.asarray(solution.distance, dtype=float)
+    error = np.asarray(solution.estimated_error, dtype=float)
+    bad = np.asarray(solution.converged) & ~(np.isfinite(distance) & np.isfinite(error))
+    if not bad.any():
+        return solution
+    if on_failure == "raise":
+        index = np.unravel_index(int(np.flatnonzero(bad)[0]), bad.shape)
+        start = np.asarray(solution.start)[index]
+        end = np.asarray(solution.end)[index]
+        raise GeodesicError(
+            f"the {metric.title} gives no finite distance from {_where(metric, start)} "
+            f"to {_where(metric, end)}: its formula loses every digit in double "
+            "precision between them (nan or overflow); 'symgeo verify' shows where "
+            "its kernels fail"
+        )
+    converged = np.array(solution.converged, copy=True)
+    converged[bad] = False
+    return replace(
+        solution, converged=converged, distance=np.where(bad, np.nan, distance)
+    )
 
 
 def solve_log(

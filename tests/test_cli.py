@@ -280,3 +280,34 @@ def test_moving_support_has_no_fisher_metric_but_a_w2_one(capsys, tmp_path):
         "2",
     )
     assert status == 0 and "There is no fisher geodesic" in out
+
+
+def test_long_work_says_what_it_is_doing(capsys):
+    import logging
+    import time
+
+    from symgeo.progress import reporting
+
+    logger = logging.getLogger("symgeo.demo")
+    previous = logging.getLogger("symgeo").level
+    logging.getLogger("symgeo").setLevel(logging.INFO)
+    try:
+        with reporting(after=0.05, every=10.0):
+            logger.info("integrating the score of demo")
+            time.sleep(0.3)
+        with reporting(enabled=False):
+            time.sleep(0.01)
+    finally:
+        logging.getLogger("symgeo").setLevel(previous)
+    err = capsys.readouterr().err
+    assert err.count("symgeo: still working") == 1
+    assert "latest step: integrating the score of demo" in err
+
+
+def test_eval_underflow_is_named_on_stderr(capsys):
+    """Gamma Fisher g_bb = k/b² = 2e-400 at b = 1e200: below the smallest double."""
+    status, out, err = run(capsys, "eval", "gamma", "--at", "k=2,b=1e200")
+    assert status == 0 and "0.00000000e+000" in out
+    assert "g[b,b] of the Fisher metric of gamma underflows double precision" in err
+    status, _, err = run(capsys, "eval", "gamma", "--at", "k=2,b=1")
+    assert status == 0 and "underflow" not in err

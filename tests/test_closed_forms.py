@@ -149,3 +149,31 @@ def test_sphere_distance_of_nearby_members_keeps_its_digits(name, a, b):
         reference = float(2 * mpmath.acos(cosine))
     found = closed_form_distance(metric, a, b)
     assert float(found.distance) == pytest.approx(reference, rel=1e-14)
+
+
+def test_a_distance_without_digits_is_an_error_not_nan():
+    """Truncated exponential on [0, 1]: √g = √(1/λ² − e^λ/(e^λ − 1)²) overflows
+    in double precision long before λ = 800, where the true metric is ~1/λ²."""
+    from symgeo import Family, fisher_metric
+    from symgeo.geodesics import GeodesicError, distance_solution
+
+    family = Family.continuous(
+        "lam * exp(-lam * x) / (1 - exp(-lam))",
+        "x",
+        ("0", "1"),
+        {"lam": "positive"},
+        name="truncated_exponential",
+    )
+    metric = fisher_metric(family)
+    with pytest.raises(GeodesicError, match="no finite distance"):
+        distance_solution(metric, [1.0], [800.0])
+    found = distance_solution(metric, [1.0], [800.0], on_failure="nan")
+    assert not found.converged.any() and np.isnan(found.distance).all()
+    near = distance_solution(metric, [1.0], [2.0])
+
+    def root_g(lam):
+        return mpmath.sqrt(1 / lam**2 - mpmath.exp(lam) / (mpmath.exp(lam) - 1) ** 2)
+
+    with mpmath.workdps(30):
+        exact = float(mpmath.quad(root_g, [1, 2]))
+    assert abs(float(near.distance) - exact) <= float(near.estimated_error)

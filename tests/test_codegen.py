@@ -239,6 +239,18 @@ def test_a_kernel_without_digits_at_the_boundary_fails_the_check():
     assert record.as_dict()["passed"] is False
 
 
+def test_a_removable_singularity_inside_the_domain_is_checked_beside_it():
+    """(1 + a x)/2 on [-1, 1]: g = (log((1 + a)/(1 − a)) − 2a)/(2a³) → 1/3 at
+    a = 0 (expand the logarithm), a 0/0 inside the domain that double
+    precision cannot resolve nearby; typical points alone would pass."""
+    family = Family.continuous("(1 + a*x)/2", "x", ("-1", "1"), {"a": "(-1, 1)"})
+    metric = fisher_metric(family)
+    record = verify_kernels(metric, count=4)
+    assert not record.passed
+    assert any("a=1e-06" in f or "a=-1e-06" in f for f in record.failures)
+    assert float(metric.evaluate({"a": 0.0})[0, 0]) == pytest.approx(1 / 3, 1e-15)
+
+
 def test_geodesic_rhs_may_write_into_its_own_input(fisher):
     kernels = fisher("gamma").kernel("numpy")
     y = np.array([[1.5, 2.0, 0.3, -0.7], [0.2, 5.0, 1.0, 1.0]])

@@ -69,6 +69,21 @@ def test_pmf_written_as_a_density_gets_the_discrete_fix():
         Family.from_spec(spec)
 
 
+def test_density_negative_at_an_extreme_parameter_value():
+    """(1 + a x)/2 on [-1, 1] is a density only for |a| <= 1."""
+    spec = {
+        "name": "linear",
+        "variable": "x",
+        "support": ["-1", "1"],
+        "density": "(1 + a*x)/2",
+        "parameters": {"a": "real"},
+    }
+    with pytest.raises(SpecError, match="is negative .* narrow them"):
+        Family.from_spec(spec)
+    spec["parameters"] = {"a": "(-1, 1)"}
+    assert Family.from_spec(spec).names == ("a",)
+
+
 def test_negative_density():
     spec = lomax_spec(
         density="(1 - 2 * exp(-lam * x)) * lam * 3", parameters={"lam": "positive"}

@@ -26,14 +26,15 @@ coordinate is rescaled:
 Points are of two kinds: *typical* points well inside the domain
 (:meth:`Family.sample_points`), where the kernels must agree to
 :data:`TOLERANCE`, and *boundary* points, where one or two coordinates take
-extreme values (shapes near 0 and large, scales near 0, probabilities near 0
-and 1); there the worst error and the point where it occurs are reported, since
-the mathematics itself may be ill-conditioned there, and only a kernel that
-keeps fewer than two correct digits (an error above :data:`BOUNDARY_LIMIT`, or
-nan or inf where the exact value is a double: overflow or cancellation in the
-closed form) fails the check.  A boundary
-point where a component itself lies outside the range of doubles (the lognormal
-W2 metric grows like e^{2μ}) cannot be computed in double precision at all: it is
+extreme values (shapes near 0 and large, scales near 0, probabilities near 0 and
+1, and beside interior zeros of a denominator of the formula,
+:func:`near_singular_points`); there the worst error and the point where it
+occurs are reported, since the mathematics itself may be ill-conditioned there,
+and only a kernel that keeps fewer than two correct digits (an error above
+:data:`BOUNDARY_LIMIT`, or nan or inf where the exact value is a double:
+overflow or cancellation in the closed form) fails the check. A boundary point
+where a component itself lies outside the range of doubles (the lognormal W2
+metric grows like e^{2μ}) cannot be computed in double precision at all: it is
 counted, per kernel, as *outside the double range* instead of entering the worst
 error as an infinity.
 """
@@ -45,6 +46,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from ..budget import BudgetExceeded, time_budget
 from .plan import geometry_source
 from .pullback import needs_pullback
 
@@ -189,6 +191,64 @@ def verification_points(family, count=12, seed=2024, region=sp.true):
     return typical, boundary
 
 
+SINGULAR_OFFSETS = (1e-6, 1e-3)
+MAX_SINGULAR_ROOTS = 3
+
+
+def near_singular_points(metric, typical, region=sp.true, seconds=5.0):
+    """Points beside the interior zeros of the entries' denominators.
+
+    A closed form such as (log((1 + a)/(1 − a)) − 2a)/(2a³) is 0/0 at a = 0,
+    inside the domain, where the metric itself is smooth; in double precision
+    it cancels to nothing nearby. For each factor of a denominator that
+    depends on one parameter, its zeros strictly inside that parameter's domain
+    (``solveset``, under a time budget; at most :data:`MAX_SINGULAR_ROOTS`) give
+    boundary points at relative offsets :data:`SINGULAR_OFFSETS` on both sides,
+    the other parameters at the first typical point.
+
+    >>> from symgeo import Family, fisher_metric
+    >>> family = Family.continuous("(1 + a*x)/2", "x", ("-1", "1"), {"a": "(-1, 1)"})
+    >>> [p["a"] for p in near_singular_points(fisher_metric(family), [{"a": 0.5}])]
+    [-1e-06, 1e-06, -0.001, 0.001]
+    """
+    family = metric.family
+    parameters = {p.symbol: p for p in family.parameters}
+    roots = {}
+    factors = set()
+    for entry in metric.matrix:
+        if entry.has(sp.Integral, sp.Sum):
+            continue
+        denominator = sp.denom(sp.together(entry))
+        factors.update(sp.Mul.make_args(sp.factor_terms(denominator)))
+    for factor in sorted(factors, key=sp.default_sort_key):
+        base = factor.as_base_exp()[0]
+        if len(base.free_symbols) != 1 or not base.free_symbols <= set(parameters):
+            continue
+        (symbol,) = base.free_symbols
+        domain = parameters[symbol].domain
+        interval = sp.Interval(domain.lower, domain.upper, True, True)
+        try:
+            with time_budget(seconds, f"the zeros of {base}"):
+                zeros = sp.solveset(base, symbol, interval)
+        except (BudgetExceeded, NotImplementedError, ValueError, TypeError):
+            continue
+        if isinstance(zeros, sp.FiniteSet):
+            for zero in sorted(zeros, key=sp.default_sort_key):
+                roots.setdefault(symbol, set()).add(float(zero))
+    points = []
+    for symbol, values in roots.items():
+        for root in sorted(values)[:MAX_SINGULAR_ROOTS]:
+            for offset in SINGULAR_OFFSETS:
+                for side in (-1, 1):
+                    point = dict(typical[0])
+                    point[parameters[symbol].name] = root + side * offset * max(
+                        1.0, abs(root)
+                    )
+                    if _satisfies(family, point, region) and point not in points:
+                        points.append(point)
+    return points
+
+
 def _extreme_values(domain):
     lower, upper = float(domain.lower), float(domain.upper)
     if np.isfinite(lower) and np.isfinite(upper):
@@ -236,6 +296,10 @@ def verify_kernels(metric, points=None, *, count=12, seed=2024, dps=30):
             count = PULLBACK_POINTS
     else:
         _, region = geometry_source(metric)
+        if points is None:
+            typical, boundary = verification_points(metric.family, count, seed, region)
+            near = near_singular_points(metric, typical, region)
+            points = (typical, boundary + [p for p in near if p not in boundary])
     record = compare_kernels(
         metric.kernel("numpy"),
         metric.kernel("mpmath"),
