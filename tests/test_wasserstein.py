@@ -213,19 +213,15 @@ def test_lomax_metric_is_finite_where_the_second_moment_is():
     assert metric.scalar_curvature == 0
 
 
-def test_truncated_exponential_cdf_keeps_its_constant_of_integration():
+def test_truncated_exponential_cdf_keeps_its_constant_of_integration(
+    truncated_exponential,
+):
     """F(x) = (1 − e^{−λx}) / (1 − e^{−λ}) on [0, 1] (integrate the density);
     SymPy's antiderivative is a Piecewise in e^λ ≠ 1 whose limit at 0 takes
     the wrong branch, which once left F(0) = −e^λ/(e^λ − 1)."""
     from symgeo.quantile import cdf
 
-    family = Family.continuous(
-        "lam * exp(-lam * x) / (1 - exp(-lam))",
-        "x",
-        ("0", "1"),
-        {"lam": "positive"},
-        name="truncated_exponential",
-    )
+    family = truncated_exponential
     found = cdf(family)
     assert found is not None and not found.has(sp.Piecewise)
     lam, x = family.symbols[0], family.variable
