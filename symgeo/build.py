@@ -397,7 +397,8 @@ def _write_files(files, folder):
 def codegen(name_or_path, folder):
     """Generate one family's files (built-in name or spec path) into ``folder``.
 
-    Returns the paths written.
+    Returns the paths written and ``{metric kind: reason}`` for each metric
+    whose kernels were not written.
     """
     path = Path(str(name_or_path))
     if not (str(name_or_path).endswith(".toml") or path.is_file()):
@@ -407,8 +408,9 @@ def codegen(name_or_path, folder):
     _, _, text = read_spec(path)
     family = Family.from_toml(path)
     check_output_folder(folder, "the kernels")
-    files = family_files(derive_all(family, path.name), text)
-    return write_family(files, folder, "the kernels")
+    build = derive_all(family, path.name)
+    files = family_files(build, text)
+    return write_family(files, folder, "the kernels"), dict(build.skipped)
 
 
 def spec_paths(derivations):

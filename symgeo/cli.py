@@ -279,9 +279,23 @@ def cmd_report(args):
 def cmd_codegen(args):
     from .build import codegen
 
-    for path in codegen(args.family, args.output):
+    paths, skipped = codegen(args.family, args.output)
+    for path in paths:
         print(path)
-    return 0
+    failed = False
+    for kind, reason in skipped.items():
+        if reason.startswith("metric not defined"):
+            print(
+                f"symgeo: note: no {kind} kernels: the metric does not exist ("
+                f"'symgeo derive {args.family} --metric {kind}' says why)",
+                file=sys.stderr,
+            )
+        else:
+            failed = True
+            print(
+                f"symgeo: error: no {kind} kernels written: {reason}", file=sys.stderr
+            )
+    return 1 if failed else 0
 
 
 def cmd_build(args):

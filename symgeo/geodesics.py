@@ -822,8 +822,8 @@ def _finite(solution, metric, on_failure):
         raise GeodesicError(
             f"the {metric.title} gives no finite distance from {_where(metric, start)} "
             f"to {_where(metric, end)}: its formula loses every digit in double "
-            "precision between them (nan or overflow); 'symgeo verify' shows where "
-            "its kernels fail"
+            "precision between them (nan or overflow, or a 0/0 it cannot resolve); "
+            "'symgeo verify' shows where its kernels fail"
         )
     converged = np.array(solution.converged, copy=True)
     converged[bad] = False
@@ -927,8 +927,9 @@ def solve_log(
             f"{_where(metric, pairs_a[index])} to {_where(metric, pairs_b[index])} "
             f"({problem.reason[index]}; {failed.sum()} of {failed.size} pairs "
             "failed, after restarts from a finer discrete geodesic and from "
-            "solve_bvp); points less far apart, or further from the boundary of "
-            "the domain, where the coordinates may be singular, can converge"
+            "solve_bvp); points less far apart, or away from where the coordinates "
+            "or the metric's formula are singular (the boundary of the domain, a "
+            "0/0; 'symgeo verify' names such points), can converge"
         )
     log.info(
         "log map of %d pairs (%s) in %.3f s",
@@ -1746,6 +1747,8 @@ def wasserstein_distances(family, a, b, *, metric=None, segments=DISCRETE_SEGMEN
         solution = closed_form_distance(metric, a, b, symbolic_only=True)
         if solution is None and metric.closed_form:
             solution = solve_log(metric, a, b)
+        if solution is not None:
+            solution = _finite(solution, metric, "raise")
     if solution is not None:
         intrinsic = float(solution.distance)
         error = float(solution.estimated_error)

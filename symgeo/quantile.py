@@ -439,7 +439,13 @@ def _check_quantile(family, expr, what, error):
 
 
 def _numeric_in_u(expr, point):
-    return sp.lambdify(U, expr.subs(point), modules="mpmath")
+    """u ↦ expr at ``point``, the parameters passed at the working precision
+    (substituted as 15-digit Floats, 1 − u(1 − e^{−λ}) at λ = 1e-4 kept only
+    11 digits whatever the precision)."""
+    symbols = [s for s in point if expr.has(s)]
+    function = sp.lambdify((U, *symbols), expr, modules="mpmath")
+    values = [point[s] for s in symbols]
+    return lambda u: function(u, *(mpmath.mpf(v) for v in values))
 
 
 # -- numerics ------------------------------------------------------------------

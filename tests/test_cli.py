@@ -311,3 +311,33 @@ def test_eval_underflow_is_named_on_stderr(capsys):
     assert "g[b,b] of the Fisher metric of gamma underflows double precision" in err
     status, _, err = run(capsys, "eval", "gamma", "--at", "k=2,b=1")
     assert status == 0 and "underflow" not in err
+
+
+LINEAR_SPEC = (
+    'name = "linear"\nsupport = ["-1", "1"]\ndensity = "(1 + a*x)/2"\n'
+    '[parameters]\na = "(-1, 1)"\n'
+)
+
+
+def test_codegen_says_when_it_writes_no_kernels(tmp_path, capsys):
+    """(1 + a x)/2: g = (log((1 + a)/(1 − a)) − 2a)/(2a³) cancels near a = 0,
+    so the kernels fail their check; codegen writes the rest and exits 1."""
+    spec = tmp_path / "linear.toml"
+    spec.write_text(LINEAR_SPEC)
+    status, out, err = run(capsys, "codegen", str(spec), "-o", str(tmp_path / "out"))
+    assert status == 1
+    assert "report.md" in out and "fisher_numpy.py" not in out
+    assert "symgeo: error: no fisher kernels written" in err and "a=-1e-06" in err
+
+
+def test_w2_distance_without_digits_is_an_error(tmp_path, capsys):
+    spec = tmp_path / "truncated.toml"
+    spec.write_text(
+        'name = "truncated"\nsupport = ["0", "1"]\n'
+        'density = "lam * exp(-lam * x) / (1 - exp(-lam))"\n'
+        '[parameters]\nlam = "positive"\n'
+    )
+    argv = ["distance", str(spec), "--metric", "wasserstein", "--json"]
+    status, out, err = run(capsys, *argv, "--from", "lam=0.01", "--to", "lam=0.02")
+    assert status == 1 and out == ""
+    assert "gives no finite distance" in err

@@ -171,3 +171,24 @@ def test_a_distance_without_digits_is_an_error_not_nan(truncated_exponential):
     with mpmath.workdps(30):
         exact = float(mpmath.quad(root_g, [1, 2]))
     assert abs(float(near.distance) - exact) <= float(near.estimated_error)
+
+
+def test_extrinsic_w2_error_covers_a_cancelling_quantile(truncated_exponential):
+    """Q(u) = −log(1 − u(1 − e^{−λ}))/λ cancels at λ = 1e-4; the reference
+    takes it as −log1p(u expm1(−λ))/λ at 60 digits."""
+    from symgeo.closed_forms import w2_quantile_distance
+
+    a, b = 1e-4, 3e-4
+
+    def quantile(lam, u):
+        return -mpmath.log1p(u * mpmath.expm1(-lam)) / lam
+
+    with mpmath.workdps(60):
+        lam_a, lam_b = mpmath.mpf(a), mpmath.mpf(b)
+        squared = mpmath.quad(
+            lambda u: (quantile(lam_a, u) - quantile(lam_b, u)) ** 2, [0, 1]
+        )
+        reference = float(mpmath.sqrt(squared))
+    value, error = w2_quantile_distance(truncated_exponential, [a], [b])
+    assert abs(value - reference) <= error
+    assert error < 1e-6 * reference
