@@ -181,25 +181,22 @@ def cmd_eval(args):
         print(matrix)
     if not np.all(np.isfinite(matrix)):
         _explain_infinite_entries(metric, matrix, args)
-    _warn_underflow(metric, matrix, args)
+    _warn_underflow(metric, matrix, family.point(at), args)
     return 0
 
 
-def _warn_underflow(metric, matrix, args):
+def _warn_underflow(metric, matrix, point, args):
     """A warning on stderr for entries printed as 0.0 that are not zero
     (k/b² at b = 1e200 underflows double precision)."""
+    from .verify import evaluate_entry
+
     names = [str(c) for c in metric.coordinates]
-    point = {
-        c: sp.Float(metric.family.point(parse_point(args.at))[c], 30)
-        for c in metric.coordinates
-    }
     n = metric.dimension
 
     def underflows(entry):
         if entry.is_zero or entry.has(sp.Integral):
             return False
-        value = entry.subs(point).evalf(30)
-        return value.is_number and value != 0
+        return evaluate_entry(entry, point) != 0
 
     entries = [
         f"g[{names[i]},{names[j]}]"

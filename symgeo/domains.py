@@ -35,6 +35,9 @@ _ACCEPTED = (
 
 _LOG_OFFSETS = (math.log(0.4), math.log(3.5))
 _CENTRAL_FRACTION = (0.15, 0.85)
+_EXTREME_OFFSETS = (1e-3, 1e-2, 1e2, 1e4)
+_EXTREME_FRACTIONS = (1e-4, 1e-2, 0.99, 0.9999)
+_EXTREME_REALS = (-1e3, -30.0, 30.0, 1e3)
 _REAL_LINE_SPREAD = 1.5
 
 
@@ -177,6 +180,24 @@ class Domain:
         else:
             draws = lower + (upper - lower) * rng.uniform(*_CENTRAL_FRACTION, count)
         return [float(point) for point in draws]
+
+    def extreme_values(self) -> list[float]:
+        """Values near the ends of the domain, for checks at its boundary:
+        10⁻³, 10⁻², 10² and 10⁴ beyond a finite bound of a half-line, the
+        fractions 10⁻⁴, 10⁻², 0.99 and 0.9999 of a bounded interval, ±30 and
+        ±10³ on the real line.
+
+        >>> Domain.parse("positive", name="k").extreme_values()
+        [0.001, 0.01, 100.0, 10000.0]
+        """
+        lower, upper = float(self.lower), float(self.upper)
+        if math.isfinite(lower) and math.isfinite(upper):
+            return [lower + (upper - lower) * f for f in _EXTREME_FRACTIONS]
+        if math.isfinite(lower):
+            return [lower + offset for offset in _EXTREME_OFFSETS]
+        if math.isfinite(upper):
+            return [upper - offset for offset in _EXTREME_OFFSETS]
+        return list(_EXTREME_REALS)
 
     def describe(self) -> str:
         """The domain as canonical interval text.

@@ -262,7 +262,7 @@ class Family:
             point = {
                 p.symbol: p.domain.interior_points(1, rng)[0] for p in self.parameters
             }
-            if all(rel.subs(point) is sp.true for rel in self.constraints):
+            if self.meets_constraints(point):
                 points.append(point)
             if len(points) == count:
                 return points
@@ -271,11 +271,17 @@ class Family:
             "its constraints; check that the constraints can hold together"
         )
 
+    def meets_constraints(self, point, *extra):
+        """Whether ``point`` ({symbol: value}) satisfies the spec's constraints
+        and the ``extra`` conditions, each decided True by SymPy."""
+        return all(c.subs(point) is sp.true for c in (*self.constraints, *extra))
+
     # -- numerics ----------------------------------------------------------------
 
-    def numeric(self, expr, point):
+    def numeric(self, expr, point, variable=None):
         """``expr`` with the parameters of ``point`` substituted, as a function of
-        the variable evaluated with mpmath.
+        the variable (or of ``variable``, such as the level u of a quantile)
+        evaluated with mpmath.
 
         ``exp`` of an argument below -10^4 is taken as 0 (it is below 10^-4342):
         quadrature nodes far in a tail would otherwise ask mpmath for
@@ -286,7 +292,9 @@ class Family:
         """
         symbols = [s for s in point if expr.has(s)]
         function = sp.lambdify(
-            (self.variable, *symbols), expr, modules=[MPMATH_FUNCTIONS, "mpmath"]
+            (variable if variable is not None else self.variable, *symbols),
+            expr,
+            modules=[MPMATH_FUNCTIONS, "mpmath"],
         )
         values = [sp.sympify(point[s]) for s in symbols]
 
@@ -345,22 +353,11 @@ class Family:
 
     def _extreme_points(self, base):
         """``base`` with one parameter moved to an extreme value of its domain
-        (10⁻³ and 10³ from a finite bound, ±30 and ±10³ on the real line)."""
+        (:meth:`Domain.extreme_values`)."""
         for parameter in self.parameters:
-            lower, upper = float(parameter.domain.lower), float(parameter.domain.upper)
-            if np.isfinite(lower) and np.isfinite(upper):
-                span = upper - lower
-                values = [lower + 1e-3 * span, upper - 1e-3 * span]
-            elif np.isfinite(lower):
-                values = [lower + 1e-3, lower + 1e3]
-            elif np.isfinite(upper):
-                values = [upper - 1e-3, upper - 1e3]
-            else:
-                values = [-1e3, -30.0, 30.0, 1e3]
-            for value in values:
-                point = dict(base)
-                point[parameter.symbol] = value
-                if all(rel.subs(point) is sp.true for rel in self.constraints):
+            for value in parameter.domain.extreme_values():
+                point = {**base, parameter.symbol: value}
+                if self.meets_constraints(point):
                     yield point
 
     def _negative_at(self, point):
@@ -370,18 +367,23 @@ class Family:
         if self.density is None:
             return None
         try:
-            p = self.numeric(self.density, point)
-            probes = self._probe_points(point)
-        except (ValueError, TypeError, ZeroDivisionError, OverflowError):
+            values = list(self._probe_values(point))
+        except _EVALUATION_ERRORS:
             return None
-        for x in probes:
-            try:
-                value = complex(p(x))
-            except (ValueError, TypeError, ZeroDivisionError, OverflowError):
-                continue
-            if value.real < 0 and abs(value.imag) <= 1e-12 * abs(value.real):
+        for x, value, error in values:
+            if error is None and value.real < 0 and not _imaginary(value):
                 return x, value.real
         return None
+
+    def _probe_values(self, point):
+        """``(x, density value, None)`` at each probe point of the support, or
+        ``(x, None, error)`` where the density cannot be evaluated there."""
+        p = self.numeric(self.density, point)
+        for x in self._probe_points(point):
+            try:
+                yield x, complex(p(x)), None
+            except _EVALUATION_ERRORS as exc:
+                yield x, None, exc
 
     def _check_density_at(self, point):
         self.check_nonnegative(point)
@@ -412,7 +414,7 @@ class Family:
                 total = mpmath.nsum(
                     p, [int(lo), mpmath.inf if hi is sp.oo else int(hi)]
                 )
-            except (ValueError, TypeError, ZeroDivisionError, OverflowError):
+            except _EVALUATION_ERRORS:
                 return False
         return abs(complex(total) - 1) < NORMALISATION_TOLERANCE
 
@@ -424,16 +426,13 @@ class Family:
         if self.density is None:
             return
         where = ", ".join(f"{s}={v:.4g}" for s, v in point.items())
-        p = self.numeric(self.density, point)
-        for x in self._probe_points(point):
-            try:
-                value = complex(p(x))
-            except (ZeroDivisionError, ValueError, TypeError) as exc:
+        for x, value, exc in self._probe_values(point):
+            if exc is not None:
                 raise SpecError(
                     f"the {self._what} of family '{self.name}' cannot be evaluated "
                     f"at x={x:g}, {where} ({exc}); check the formula and the support"
-                ) from None
-            if abs(value.imag) > 1e-12 * max(1.0, abs(value.real)):
+                )
+            if _imaginary(value):
                 raise SpecError(
                     f"the {self._what} of family '{self.name}' is not real at "
                     f"x={x:g}, {where}; check the formula and the support"
@@ -576,6 +575,14 @@ def _tail_exp(z):
 
 def _betainc_regularized(a, b, x1, x2):
     return mpmath.betainc(a, b, x1, x2, regularized=True)
+
+
+_EVALUATION_ERRORS = (ZeroDivisionError, ValueError, TypeError, OverflowError)
+
+
+def _imaginary(value):
+    """Whether a density value has an imaginary part beyond rounding."""
+    return abs(value.imag) > 1e-12 * max(1.0, abs(value.real))
 
 
 MPMATH_FUNCTIONS = {"exp": _tail_exp, "betainc_regularized": _betainc_regularized}

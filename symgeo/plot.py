@@ -7,6 +7,7 @@ densities (or pmfs) at a few times t along each geodesic.
 """
 
 import logging
+from pathlib import Path
 
 import numpy as np
 import sympy as sp
@@ -45,7 +46,7 @@ def check_figure_file(filename):
     plt = _pyplot()
     formats = plt.figure().canvas.get_supported_filetypes()
     plt.close("all")
-    suffix = str(filename).rpartition(".")[2].lower() if "." in str(filename) else ""
+    suffix = Path(filename).suffix.lstrip(".").lower()
     if suffix not in formats:
         raise SpecError(
             f"cannot draw the figure {filename}: matplotlib does not write "

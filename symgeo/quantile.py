@@ -294,7 +294,7 @@ def _lower_limit(antiderivative, t, a):
     """F(a): a substitution where it is finite, else the limit t → a."""
     if a.is_finite:
         value = antiderivative.subs(t, a)
-        if value.is_finite or not value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        if not value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
             return value
     return sp.limit(antiderivative, t, a)
 
@@ -415,7 +415,7 @@ def _quantile(family, budget):
 def _check_quantile(family, expr, what, error):
     """Raise ``error`` unless Q is real, in the support, increasing, F(Q) = u."""
     for point in family.sample_points(2, seed=13):
-        q = _numeric_in_u(expr, point)
+        q = family.numeric(expr, point, variable=U)
         f = numeric_cdf(family, point)
         lo, hi = (float(b.subs(point)) for b in family.support)
         with mpmath.workdps(20):
@@ -436,16 +436,6 @@ def _check_quantile(family, expr, what, error):
                 f"{mpmath.nstr(max(misses), 3)}, inside the support: {inside}, "
                 f"increasing: {increasing}); correct it or remove it"
             )
-
-
-def _numeric_in_u(expr, point):
-    """u ↦ expr at ``point``, the parameters passed at the working precision
-    (substituted as 15-digit Floats, 1 − u(1 − e^{−λ}) at λ = 1e-4 kept only
-    11 digits whatever the precision)."""
-    symbols = [s for s in point if expr.has(s)]
-    function = sp.lambdify((U, *symbols), expr, modules="mpmath")
-    values = [point[s] for s in symbols]
-    return lambda u: function(u, *(mpmath.mpf(v) for v in values))
 
 
 # -- numerics ------------------------------------------------------------------
@@ -478,7 +468,9 @@ def numeric_quantile(family, point):
     """
     found = _quantile(family, 20.0)
     if found is not None:
-        closed = _numeric_in_u(found, point)
+        # Parameters at the working precision: as 15-digit Floats,
+        # 1 − u(1 − e^{−λ}) at λ = 1e-4 kept 11 digits whatever the precision.
+        closed = family.numeric(found, point, variable=U)
         return lambda u: mpmath.re(closed(mpmath.mpf(u)))
     return _quantile_by_root_finding(family, point)
 

@@ -82,7 +82,7 @@ def _exact(value):
     """A float (or SymPy Float) as the rational it stands for exactly."""
     if isinstance(value, sp.Basic) and not isinstance(value, sp.Float):
         return value
-    return sp.Rational(sp.Float(value) if not isinstance(value, float) else value)
+    return sp.Rational(sp.Float(value))
 
 
 def _limit(expr, point, seconds=10.0):

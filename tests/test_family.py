@@ -56,13 +56,11 @@ def test_unnormalised_density():
 
 
 def test_pmf_written_as_a_density_gets_the_discrete_fix():
-    spec = {
-        "name": "poisson_as_density",
-        "variable": "x",
-        "support": ["0", "oo"],
-        "density": "lam**x * exp(-lam) / factorial(x)",
-        "parameters": {"lam": "positive"},
-    }
+    spec = lomax_spec(
+        name="poisson_as_density",
+        density="lam**x * exp(-lam) / factorial(x)",
+        parameters={"lam": "positive"},
+    )
     with pytest.raises(
         SpecError, match='sums to 1 over the integers.*kind = "discrete"'
     ):
@@ -71,13 +69,12 @@ def test_pmf_written_as_a_density_gets_the_discrete_fix():
 
 def test_density_negative_at_an_extreme_parameter_value():
     """(1 + a x)/2 on [-1, 1] is a density only for |a| <= 1."""
-    spec = {
-        "name": "linear",
-        "variable": "x",
-        "support": ["-1", "1"],
-        "density": "(1 + a*x)/2",
-        "parameters": {"a": "real"},
-    }
+    spec = lomax_spec(
+        name="linear",
+        support=["-1", "1"],
+        density="(1 + a*x)/2",
+        parameters={"a": "real"},
+    )
     with pytest.raises(SpecError, match="is negative .* narrow them"):
         Family.from_spec(spec)
     spec["parameters"] = {"a": "(-1, 1)"}

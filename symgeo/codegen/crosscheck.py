@@ -61,9 +61,6 @@ KERNELS = (
     "geodesic_rhs",
     "scalar_curvature",
 )
-HALF_LINE_OFFSETS = (1e-3, 1e-2, 1e2, 1e4)
-INTERVAL_FRACTIONS = (1e-4, 1e-2, 0.99, 0.9999)
-REAL_LINE_VALUES = (-1e3, -30.0, 30.0, 1e3)
 PULLBACK_POINTS = 3
 BATCH = 256
 """The numpy kernels are checked on the points alone and repeated to a batch of
@@ -172,7 +169,7 @@ def verification_points(family, count=12, seed=2024, region=sp.true):
         if region.subs(point) is sp.true
     ][:count]
     rng = np.random.default_rng(seed)
-    extremes = [_extreme_values(p.domain) for p in family.parameters]
+    extremes = [p.domain.extreme_values() for p in family.parameters]
     boundary = []
     for attempt in range(200 * count):
         base = dict(typical[attempt % len(typical)])
@@ -249,22 +246,10 @@ def near_singular_points(metric, typical, region=sp.true, seconds=5.0):
     return points
 
 
-def _extreme_values(domain):
-    lower, upper = float(domain.lower), float(domain.upper)
-    if np.isfinite(lower) and np.isfinite(upper):
-        return [lower + (upper - lower) * f for f in INTERVAL_FRACTIONS]
-    if np.isfinite(lower):
-        return [lower + offset for offset in HALF_LINE_OFFSETS]
-    if np.isfinite(upper):
-        return [upper - offset for offset in HALF_LINE_OFFSETS]
-    return list(REAL_LINE_VALUES)
-
-
 def _satisfies(family, point, region):
     values = {p.symbol: point[p.name] for p in family.parameters}
     inside = all(p.domain.contains(point[p.name]) for p in family.parameters)
-    conditions = [*family.constraints, region]
-    return inside and all(c.subs(values) is sp.true for c in conditions)
+    return inside and family.meets_constraints(values, region)
 
 
 def verify_kernels(metric, points=None, *, count=12, seed=2024, dps=30):
